@@ -1,0 +1,174 @@
+"""The ``valhalla`` command: serve, verify, backup, restore, snapshot.
+
+Every failure prints one clear line to stderr and exits non-zero (1 for a problem found,
+2 for bad usage or configuration)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from . import __version__
+from .core_gov.errors import StoreCorrupt
+from .core_gov.storage import Storage, actor
+from .core_gov.storage import archive
+from .core_gov.storage.version import DataVersionError, ensure_format
+from .settings import Settings, SettingsError
+
+DATA_GITIGNORE = ".lock\n*.tmp\n.commit-*\n"
+
+
+def _storage(settings: Settings) -> Storage:
+    from .core_gov import core_router  # noqa: F401  (imports every module, registering its files)
+
+    return Storage(settings.data_dir)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .main import create_app
+
+    settings.check_serve()
+    storage = _storage(settings)
+    for line in ensure_format(settings.data_dir, backup=lambda: archive.backup(storage)):
+        print(line, file=sys.stderr)
+    print(f"Valhalla Core {__version__}: data dir {settings.data_dir.resolve()}, http://{settings.host}:{settings.port}/docs", file=sys.stderr)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
+    storage = _storage(settings)
+    data_dir = settings.data_dir
+    if not data_dir.is_dir() or not any(data_dir.iterdir()):
+        print(f"{data_dir}: missing or empty; nothing to verify")
+        return 0
+    problems, warnings = [], []
+    for d in storage.declared():
+        try:
+            warnings += storage.check(d)
+        except StoreCorrupt as e:
+            problems.append(str(e))
+    for leftover in sorted(data_dir.glob("*/.commit-*.json")):
+        warnings.append(f"{leftover.relative_to(data_dir)}: an interrupted commit; it is completed on the next write to that module")
+    for line in warnings:
+        print(f"warning: {line}")
+    for line in problems:
+        print(f"CORRUPT: {line}")
+    if problems:
+        print(f"{len(problems)} corrupt file(s) in {data_dir}; fix them by hand or restore a backup (valhalla restore FILE)", file=sys.stderr)
+        return 1
+    print(f"{data_dir}: every file is valid")
+    return 0
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    storage = _storage(settings)
+    out = archive.backup(storage, Path(args.out) if args.out else None, keep=args.keep)
+    counts = archive.record_counts(settings.data_dir)
+    print(f"backed up {settings.data_dir} to {out}")
+    for module, n in counts.items():
+        print(f"  {module}: {n} records")
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    storage = _storage(settings)
+    source = Path(args.file)
+    _, members = archive.read_archive(source)  # refuses a tampered or malicious archive first
+    before = archive.record_counts(settings.data_dir)
+    after = archive.record_counts(settings.data_dir, members)
+    print(f"{'module':<16}{'current':>10}{'archive':>10}")
+    for module in sorted({*before, *after}):
+        print(f"{module:<16}{before.get(module, 0):>10}{after.get(module, 0):>10}")
+    if settings.data_dir.is_dir() and any(settings.data_dir.iterdir()):
+        safety = archive.backup(storage)
+        print(f"backed up the current data to {safety}")
+    aside = archive.restore(storage, source)
+    print(f"restored {source} into {settings.data_dir}; the replaced data is in {aside}")
+    return 0
+
+
+def _git(data_dir: Path, *argv: str, capture: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["git", "-C", str(data_dir), "-c", "user.name=Valhalla Core", "-c", "user.email=valhalla@localhost", *argv],
+        check=True, text=True, capture_output=True,
+    )
+
+
+def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
+    data_dir = settings.data_dir
+    if not data_dir.is_dir():
+        print(f"error: {data_dir} does not exist: nothing to snapshot", file=sys.stderr)
+        return 1
+    try:
+        if not (data_dir / ".git").exists():
+            _git(data_dir, "init", "-q")
+            print(f"initialised a git repository in {data_dir}")
+        ignore = data_dir / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text(DATA_GITIGNORE)
+        storage = _storage(settings)
+        with storage.locked(*archive.module_names(data_dir)):  # a consistent set of files
+            _git(data_dir, "add", "-A")
+            if not _git(data_dir, "status", "--porcelain", capture=True).stdout.strip():
+                print("nothing changed since the last snapshot")
+                return 0
+            _git(data_dir, "commit", "-q", "-m", args.message or f"snapshot {storage.now():%Y-%m-%d %H:%M:%SZ}")
+        head = _git(data_dir, "log", "-1", "--format=%h %s", capture=True).stdout.strip()
+        print(f"snapshot {head}")
+    except FileNotFoundError:
+        print("error: git is not installed", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as e:
+        print(f"error: git {' '.join(e.cmd[5:])} failed: {(e.stderr or '').strip()}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="valhalla", description="Valhalla Core: the operator's back office on local JSON files.")
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--data-dir", help="data dir (default: VALHALLA_DATA_DIR or ./data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start the HTTP service (VALHALLA_HOST:VALHALLA_PORT)")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("verify", help="check every data file; exit 1 listing each corrupt one").set_defaults(func=cmd_verify)
+    backup = sub.add_parser("backup", help="archive the data dir (tar.gz with a sha256 manifest)")
+    backup.add_argument("--out", help="archive path (default: backups/valhalla-<UTC time>.tar.gz beside the data dir)")
+    backup.add_argument("--keep", type=int, help="keep only the newest N archives in the archive's folder")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="verify an archive, back up the current data, then swap the archive in")
+    restore.add_argument("file")
+    restore.set_defaults(func=cmd_restore)
+    snapshot = sub.add_parser("snapshot", help="commit the data dir to git (initialised if needed)")
+    snapshot.add_argument("-m", "--message")
+    snapshot.set_defaults(func=cmd_snapshot)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    actor.set("cli")
+    try:
+        settings = Settings.from_env()
+        if args.data_dir:
+            settings = Settings(**{**settings.__dict__, "data_dir": Path(args.data_dir)})
+        return args.func(settings, args)
+    except SettingsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (DataVersionError, archive.ArchiveError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

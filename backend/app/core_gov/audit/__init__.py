@@ -1,0 +1,5 @@
+"""Audit trail: every create, update, delete and state change, merged across modules."""
+
+from .router import router
+
+__all__ = ["router"]

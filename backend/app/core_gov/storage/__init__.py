@@ -1,0 +1,11 @@
+"""The store core: the only code that touches data files, locks or orjson."""
+
+from .clock import FrozenClock, SystemClock
+from .engine import Storage, Transaction, actor
+from .ids import new_id
+from .records import AuditEntry, Collection, Entry, Input, Log, Record, Singleton, UtcDatetime, audit_log, matches
+
+__all__ = [
+    "AuditEntry", "Collection", "Entry", "FrozenClock", "Input", "Log", "Record", "Singleton", "Storage",
+    "SystemClock", "Transaction", "UtcDatetime", "actor", "audit_log", "matches", "new_id",
+]

@@ -1,0 +1,137 @@
+"""Durable file primitives: the only place that writes bytes to disk.
+
+The recipe is python-atomicwrites': write a uniquely named temp file in the target's folder,
+fsync it, keep the old file's mode, ``os.replace`` it over the target, fsync the folder.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import orjson
+
+TMP_SUFFIX = ".tmp"
+MANIFEST_PREFIX = ".commit-"
+DUMP_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
+
+
+def dumps_pretty(value: object) -> bytes:
+    """2-space indent, UTF-8 without \\u escapes, trailing newline: small diffs under git."""
+    return orjson.dumps(value, option=DUMP_OPTIONS | orjson.OPT_APPEND_NEWLINE)
+
+
+def dumps_line(value: object) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS) + b"\n"
+
+
+def array_item(value: object) -> bytes:
+    """One element of a pretty JSON array, indented one level (JSON strings hold no raw newline)."""
+    return b"  " + orjson.dumps(value, option=DUMP_OPTIONS).replace(b"\n", b"\n  ")
+
+
+def join_array(items: list[bytes]) -> bytes:
+    if not items:
+        return b"[]\n"
+    return b"[\n" + b",\n".join(items) + b"\n]\n"
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def file_mode(path: Path, default: int = 0o644) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return default
+
+
+def write_temp(target: Path, data: bytes, txn: str) -> Path:
+    """Write ``data`` next to ``target`` under a unique name, with the target's mode, fsynced."""
+    tmp = target.with_name(f".{target.name}.{txn}{TMP_SUFFIX}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode(target))
+    try:
+        os.fchmod(fd, file_mode(target))  # O_CREAT's mode is masked by the umask
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return tmp
+
+
+def write_at(path: Path, offset: int, data: bytes) -> None:
+    """Write ``data`` at ``offset`` (cutting anything after it) and fsync: a log append."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.ftruncate(fd, offset)
+        os.lseek(fd, offset, os.SEEK_SET)
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def truncate(path: Path, size: int) -> None:
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def has_bytes_at(path: Path, offset: int, data: bytes) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read(len(data)) == data
+    except FileNotFoundError:
+        return False
+
+
+def write_new(path: Path, data: bytes) -> None:
+    """Create ``path`` (which must not exist) with ``data``, fsynced."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, txn: str) -> None:
+    """A lone atomic replace, for files outside any module (VERSION.json)."""
+    tmp = write_temp(path, data, txn)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def read_snapshot(path: Path) -> tuple[tuple[int, int, int], bytes] | None:
+    """The file's stat key and exactly the bytes that key describes; None when missing."""
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            data = f.read(st.st_size)
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino), data
+
+
+def stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

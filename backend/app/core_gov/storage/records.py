@@ -1,0 +1,148 @@
+"""Record base models and the file descriptors modules declare in their ``store.py``.
+
+A descriptor only names a file and the model of what it holds; all I/O lives in the engine.
+Every descriptor registers itself, so ``valhalla verify`` and ``/core/ready`` can walk them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Annotated, Any, Callable, Generic, TypeVar
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc)
+
+
+# An instant: input must carry an offset (a naive time is ambiguous across 6 time zones);
+# stored and answered in UTC with a trailing Z.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+class Input(BaseModel):
+    """Base for request bodies: unknown fields are refused (422), never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Record(BaseModel):
+    """A stored record. Frozen, so a cached record can never be changed behind the store's back.
+
+    Unknown fields in a stored file are refused (503 naming the field) rather than dropped on
+    the next write, which would lose what the operator typed by hand.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    version: int = 1
+
+
+class Entry(BaseModel):
+    """A line of an append-only log."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    at: UtcDatetime
+
+
+class AuditEntry(Entry):
+    actor: str
+    module: str
+    entity: str
+    entity_id: str
+    action: str  # create | update | delete | transition | action
+    changes: dict[str, list[Any]] = {}
+
+
+R = TypeVar("R", bound=Record)
+E = TypeVar("E", bound=Entry)
+S = TypeVar("S", bound=BaseModel)
+
+REGISTRY: list["Descriptor"] = []
+
+
+@dataclass(frozen=True, eq=False)
+class Descriptor:
+    module: str
+    name: str
+
+    @property
+    def filename(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def relpath(self) -> str:
+        return f"{self.module}/{self.filename}"
+
+    def __post_init__(self) -> None:
+        for other in REGISTRY:
+            if other.relpath == self.relpath:
+                raise ValueError(f"{self.relpath} is declared twice")
+        REGISTRY.append(self)
+
+
+@dataclass(frozen=True, eq=False)
+class Collection(Descriptor, Generic[R]):
+    """A JSON array of records in creation order (``<module>/<name>.json``)."""
+
+    model: type[R] = Record  # type: ignore[assignment]
+    id_prefix: str = "rec"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.json"
+
+
+@dataclass(frozen=True, eq=False)
+class Singleton(Descriptor, Generic[S]):
+    """One JSON object (``<module>/<name>.json``); a missing file reads as ``default()``."""
+
+    model: type[S] = BaseModel  # type: ignore[assignment]
+    default: Callable[[], S | None] = field(default=lambda: None)
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.json"
+
+
+@dataclass(frozen=True, eq=False)
+class Log(Descriptor, Generic[E]):
+    """An append-only JSONL file (``<module>/<name>.jsonl``): one object per line."""
+
+    model: type[E] = Entry  # type: ignore[assignment]
+    id_prefix: str = "ev"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.jsonl"
+
+
+_AUDIT_LOGS: dict[str, Log[AuditEntry]] = {}
+
+
+def audit_log(module: str) -> Log[AuditEntry]:
+    """Each module's audit trail lives in its own folder, so it shares the module's lock and commit."""
+    if module not in _AUDIT_LOGS:
+        _AUDIT_LOGS[module] = Log(module, "audit", AuditEntry, id_prefix="au")
+    return _AUDIT_LOGS[module]
+
+
+def matches(record: BaseModel, filters: dict[str, Any]) -> bool:
+    """Field filters as lists take them: equal, or contained when the field is a list."""
+    for name, wanted in filters.items():
+        if wanted is None:
+            continue
+        value = getattr(record, name)
+        if isinstance(value, (list, tuple, set)):
+            if wanted not in value:
+                return False
+        elif value != wanted:
+            return False
+    return True

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ... import __version__
+from ..http import SettingsDep, StorageDep, responses
+from . import service
+from .schemas import Debug, Health, Pack, Ready, RouteInfo, Status, StatusMark, StatusMarkInput, StatusSummary
+
+router = APIRouter(tags=["system"])
+
+
+def _routes(request: Request) -> list:
+    from ..core_router import core_routes  # the mounted list; imported late to avoid a cycle
+
+    return list(core_routes())
+
+
+def _modules():
+    from ..core_router import MODULES
+
+    return MODULES
+
+
+@router.get("/health", summary="Liveness (never needs the token)")
+def health() -> Health:
+    return Health(status="ok", version=__version__)
+
+
+@router.get("/ready", summary="Readiness: every data file valid and the data dir writable", responses={503: {"model": Ready}})
+def ready(db: StorageDep) -> Ready:
+    result = service.readiness(db)
+    if not result.ready:
+        return JSONResponse(result.model_dump(mode="json"), status_code=503)  # type: ignore[return-value]
+    return result
+
+
+def _status(request: Request, db) -> Status:
+    mark = service.status_mark(db)
+    packs = service.packs(_modules(), _routes(request))
+    ready = service.readiness(db)
+    return Status(
+        version=__version__,
+        backend_complete=mark.backend_complete,
+        packs=packs,
+        summary=StatusSummary(
+            packs_installed=sum(p.installed for p in packs), backend_complete=mark.backend_complete,
+            data_ok=ready.ready, problems=ready.problems,
+        ),
+        notes=mark.notes, marked_by=mark.marked_by, marked_at=mark.marked_at,
+        started_at=request.app.state.started_at, now=db.now(),
+    )
+
+
+@router.get("/system/status", summary="Version, packs, the operator's completion mark and data health")
+def system_status(request: Request, db: StorageDep) -> Status:
+    return _status(request, db)
+
+
+@router.get("/system/status/summary", summary="The status in brief")
+def system_status_summary(request: Request, db: StorageDep) -> StatusSummary:
+    return _status(request, db).summary
+
+
+@router.post("/system/status/complete", summary="Mark the backend complete (with optional notes and version)", responses=responses())
+def mark_complete(db: StorageDep, body: StatusMarkInput | None = None) -> StatusMark:
+    body = body or StatusMarkInput()
+    return service.mark(db, complete=True, notes=body.notes, version=body.version)
+
+
+@router.post("/system/status/incomplete", summary="Mark the backend incomplete (with optional notes and version)", responses=responses())
+def mark_incomplete(db: StorageDep, body: StatusMarkInput | None = None) -> StatusMark:
+    body = body or StatusMarkInput()
+    return service.mark(db, complete=False, notes=body.notes, version=body.version)
+
+
+@router.get("/system/packs", summary="The packs (modules) mounted under /core")
+def list_packs(request: Request) -> list[Pack]:
+    return service.packs(_modules(), _routes(request))
+
+
+@router.get("/system/packs/{pack_id}", summary="One pack by id (case-insensitive)", responses=responses(404))
+def get_pack(request: Request, pack_id: str) -> Pack:
+    return service.pack(_modules(), _routes(request), pack_id)
+
+
+@router.get("/system/routes", summary="Every route, grouped by module")
+def route_map(request: Request) -> dict[str, list[RouteInfo]]:
+    return service.route_map(_routes(request))
+
+
+@router.get("/system/debug", summary="Version, uptime, data files and settings (no secrets)")
+def debug(request: Request, db: StorageDep, settings: SettingsDep) -> Debug:
+    return service.debug(db, settings, __version__, request.app.state.started_at)

@@ -1,0 +1,42 @@
+"""The application factory. Nothing happens at import: ``create_app(settings)`` builds it all."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from . import __version__
+from .core_gov.core_router import build_core_router
+from .core_gov.http import CoreMiddleware, add_error_handlers
+from .core_gov.storage import Storage
+from .core_gov.storage.clock import Clock
+from .settings import Settings
+
+DESCRIPTION = """\
+The back office of a one-person real-estate wholesaling business across Canada, on local JSON
+files: communications and the do-not-contact list, partners, property intel and comps, the deal
+pipeline, dispositions, follow-ups, contact policies, buyer liquidity, offers, holdings,
+professionals, contracts and content, behind a control plane (go-live, kill switch, risk caps,
+AI confidence gates, KPI regression throttle, runbook) and an audit trail of every change.
+
+Errors are always JSON `{"detail": ...}`: 404 missing, 409 refused by a rule (`detail.code`),
+412 stale `If-Match`, 413 body too large, 422 invalid input (names the field), 423 execution
+halted (go-live off or kill switch), 503 a corrupt data file (names file and position).
+Lists take `limit`/`offset` and report the total in `X-Total-Count`. `X-Actor` names who acts.
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    app = FastAPI(title="Valhalla Core", version=__version__, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.storage = Storage(settings.data_dir, clock)
+    app.state.started_at = datetime.now(timezone.utc)
+    add_error_handlers(app)
+    app.include_router(build_core_router())
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"], allow_headers=["*"])
+    app.add_middleware(CoreMiddleware, settings=settings)
+    return app
