@@ -8,12 +8,12 @@ from typing import Iterator
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from . import audit, system
+from . import audit, holdings, system
 
 PREFIX = "/core"
 
 # Order matters only for /docs; each module owns its prefix and never repeats /core.
-MODULES: tuple[ModuleType, ...] = (system, audit)
+MODULES: tuple[ModuleType, ...] = (system, audit, holdings)
 
 
 def module_name(module: ModuleType) -> str:

@@ -1,0 +1,98 @@
+"""Field types and normalisers shared by every module's schemas: one definition each."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import phonenumbers
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+# The 13 provinces and territories, in the order the operator thinks of them (west to east, north).
+CA_PROVINCES = ("BC", "AB", "SK", "MB", "ON", "QC", "NB", "NS", "PE", "NL", "YT", "NT", "NU")
+US_STATES = (
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY",
+    "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH",
+    "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR",
+)
+
+
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _province(value: str) -> str:
+    if value not in CA_PROVINCES:
+        raise ValueError(f"unknown province {value!r}; expected one of {' '.join(CA_PROVINCES)}")
+    return value
+
+
+def _region(value: str) -> str:
+    if value not in CA_PROVINCES and value not in US_STATES:
+        raise ValueError(f"unknown region {value!r}; expected a Canadian province/territory or a US state code")
+    return value
+
+
+def country_of(region: str) -> str:
+    return "CA" if region in CA_PROVINCES else "US"
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=20_000)]
+Code = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,39}$")]
+Currency = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{3}$")]
+Province = Annotated[str, BeforeValidator(_upper), AfterValidator(_province)]  # Canadian only
+Region = Annotated[str, BeforeValidator(_upper), AfterValidator(_region)]  # Canadian or US
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # an amount that cannot be negative
+SignedMoney = Annotated[float, Field(allow_inf_nan=False)]  # a P&L, a buyer MAO
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]  # 0..1 (confidence, lead score)
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]  # 0..100 (splits)
+
+
+def _tags(value: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for tag in value:
+        tag = tag.strip().lower()
+        if tag:
+            seen[tag] = None
+    return list(seen)
+
+
+Tags = Annotated[list[Annotated[str, StringConstraints(max_length=60)]], AfterValidator(_tags)]  # lower-case, deduplicated
+
+
+# ---------------------------------------------------------------------------- contacts
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_phone(raw: str, region: str = "CA") -> str:
+    """E.164 (``+14165550199``) for any common spelling; ValueError if it is not a real number."""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as e:
+        raise ValueError(f"{raw!r} is not a phone number: {e}") from None
+    if not phonenumbers.is_possible_number(parsed) or not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"{raw!r} is not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str) -> str:
+    value = raw.strip().lower()
+    if not _EMAIL.match(value):
+        raise ValueError(f"{raw!r} is not an email address")
+    return value
+
+
+def normalize_contact(raw: str) -> str:
+    """An email (lower-cased) or a phone number (E.164): the one key for do-not-contact checks."""
+    return normalize_email(raw) if "@" in raw else normalize_phone(raw)
+
+
+def _opt(fn):
+    return lambda v: fn(v) if isinstance(v, str) else v
+
+
+Phone = Annotated[str, AfterValidator(_opt(normalize_phone))]
+Email = Annotated[str, AfterValidator(_opt(normalize_email))]
+Contact = Annotated[str, AfterValidator(_opt(normalize_contact))]
