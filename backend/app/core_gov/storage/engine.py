@@ -56,6 +56,10 @@ def _fault(step: str) -> None:
         FAULT(step)
 
 
+def _before_sync() -> None:
+    _fault("temp_unsynced")
+
+
 # --------------------------------------------------------------------------------------------
 # Parsing: bytes on disk -> validated models, or StoreCorrupt naming the file and position.
 
@@ -155,6 +159,7 @@ class Storage:
         self._cache: dict[str, _Cached] = {}
         self._modules: dict[str, _Module] = {}
         self._modules_lock = threading.Lock()
+        self._opened: set[str] = set()
 
     def now(self):
         return self.clock.now()
@@ -209,6 +214,8 @@ class Storage:
         return tx if tx is not None and d.module in tx.modules else None
 
     def _load(self, d: Descriptor, *, locked: bool = False) -> _Cached:
+        if d.module not in self._opened:
+            self._open(d.module)
         path = self.path(d)
         cached = self._cache.get(d.relpath)
         key = files.stat_key(path)
@@ -282,12 +289,24 @@ class Storage:
                     held.pop().thread_lock.release()
                     raise
                 self._recover(mod)
+                self._opened.add(name)
             yield
         finally:
             for mod in reversed(held):
                 assert mod.file_lock is not None
                 mod.file_lock.release()
                 mod.thread_lock.release()
+
+    def _open(self, module: str) -> None:
+        """The first read of a module in this process completes any commit a crash interrupted,
+        so even a read never sees half of a transaction. Inside another module's transaction it
+        is left for later: taking this lock there would break the sorted lock order."""
+        if _current.get() is not None:
+            return
+        if (self.data_dir / module).is_dir():
+            with self.locked(module):
+                pass
+        self._opened.add(module)
 
     def _module(self, name: str) -> _Module:
         with self._modules_lock:
@@ -518,11 +537,11 @@ class Transaction:
                     frags[r.id] = (r, frag)
                     items.append(frag)
                 target = storage.path(d)
-                tmp = files.write_temp(target, files.join_array(items), txn)
+                tmp = files.write_temp(target, files.join_array(items), txn, before_sync=_before_sync)
                 replaces.append((tmp, target, d, _Cached(None, (tuple(records), index), frags=frags)))
             for d, value in self._singletons.items():
                 target = storage.path(d)
-                tmp = files.write_temp(target, files.dumps_pretty(value.model_dump() if value else None), txn)
+                tmp = files.write_temp(target, files.dumps_pretty(value.model_dump() if value else None), txn, before_sync=_before_sync)
                 replaces.append((tmp, target, d, _Cached(None, value)))
             for d, new_entries in self._appends.items():
                 base = self._cached(d)

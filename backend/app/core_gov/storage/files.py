@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Callable
 
 import orjson
 
@@ -52,13 +53,15 @@ def file_mode(path: Path, default: int = 0o644) -> int:
         return default
 
 
-def write_temp(target: Path, data: bytes, txn: str) -> Path:
+def write_temp(target: Path, data: bytes, txn: str, before_sync: Callable[[], None] | None = None) -> Path:
     """Write ``data`` next to ``target`` under a unique name, with the target's mode, fsynced."""
     tmp = target.with_name(f".{target.name}.{txn}{TMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode(target))
     try:
         os.fchmod(fd, file_mode(target))  # O_CREAT's mode is masked by the umask
         _write_all(fd, data)
+        if before_sync is not None:
+            before_sync()
         os.fsync(fd)
     finally:
         os.close(fd)
