@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Sequence, TypeVar
 
-import orjson
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -195,7 +195,7 @@ class CoreMiddleware:
 
 
 async def _reply(send: Any, status: int, detail: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = orjson.dumps({"detail": detail})
+    body = json.dumps({"detail": detail}).encode()
     await send({
         "type": "http.response.start",
         "status": status,
