@@ -85,9 +85,23 @@ def get_pack(request: Request, pack_id: str) -> Pack:
     return service.pack(_modules(), _routes(request), pack_id)
 
 
+def _type_name(annotation: object) -> str | None:
+    if annotation is None:
+        return None
+    if getattr(annotation, "__args__", None):
+        return str(annotation).replace("app.core_gov.", "")
+    return getattr(annotation, "__name__", None)
+
+
 @router.get("/system/routes", summary="Every route, grouped by module")
 def route_map(request: Request) -> dict[str, list[RouteInfo]]:
-    return service.route_map(_routes(request))
+    grouped: dict[str, list[RouteInfo]] = {}
+    for module, path, r in _routes(request):
+        body = _type_name(r.body_field.field_info.annotation) if r.body_field is not None else None
+        for method in sorted(r.methods):
+            info = RouteInfo(method=method, path=path, summary=r.summary, request_model=body, response_model=_type_name(r.response_model))
+            grouped.setdefault(module, []).append(info)
+    return grouped
 
 
 @router.get("/system/debug", summary="Version, uptime, data files and settings (no secrets)")

@@ -14,17 +14,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Iterable
 
-from fastapi.routing import APIRoute
-
 from ...settings import Settings
 from ..errors import NotFound, StoreCorrupt
 from ..storage import Collection, Log, Storage, actor
 from ..storage.archive import _data_files
 from . import store
-from .schemas import Debug, FileStat, Pack, Ready, RouteInfo, StatusMark
+from .schemas import Debug, FileStat, Pack, Ready, StatusMark
 
 
-Routes = list[tuple[str, str, APIRoute]]  # (module, full path, route), from core_router.core_routes()
+Routes = list[tuple[str, str, object]]  # (module, full path, route), from core_router.core_routes()
 
 
 def packs(modules: Iterable[ModuleType], routes: Routes) -> list[Pack]:
@@ -78,22 +76,6 @@ def readiness(db: Storage) -> Ready:
     if not writable:
         problems.append(f"{db.data_dir} is not writable")
     return Ready(ready=not problems, data_dir=str(db.data_dir.resolve()), writable=writable, problems=problems, warnings=warnings)
-
-
-def _type_name(annotation: object) -> str | None:
-    if annotation is None:
-        return None
-    return getattr(annotation, "__name__", None) if not getattr(annotation, "__args__", None) else str(annotation).replace("app.core_gov.", "")
-
-
-def route_map(routes: Routes) -> dict[str, list[RouteInfo]]:
-    grouped: dict[str, list[RouteInfo]] = defaultdict(list)
-    for module, path, r in routes:
-        body = _type_name(r.body_field.field_info.annotation) if r.body_field is not None else None
-        resp = _type_name(r.response_model)
-        for method in sorted(r.methods):
-            grouped[module].append(RouteInfo(method=method, path=path, summary=r.summary, request_model=body, response_model=resp))
-    return dict(sorted(grouped.items()))
 
 
 def debug(db: Storage, settings: Settings, version: str, started_at: datetime) -> Debug:

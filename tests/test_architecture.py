@@ -1,0 +1,112 @@
+"""The conventions of AGENTS.md, checked: module layout, layering, routes."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.responses import JSONResponse
+
+from app.core_gov.core_router import MODULES, core_routes, module_name
+
+CORE = Path(__file__).resolve().parents[1] / "backend" / "app" / "core_gov"
+MODULE_DIRS = sorted(p for p in CORE.iterdir() if p.is_dir() and p.name not in ("storage", "__pycache__"))
+FILES = {"__init__.py", "schemas.py", "store.py", "service.py", "router.py"}
+
+
+def imports(path: Path) -> list[tuple[int, str, list[str]]]:
+    """(level, module, names) of every import in a file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            found.append((node.level, node.module or "", [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            found.extend((0, a.name, []) for a in node.names)
+    return found
+
+
+def test_every_module_is_mounted_and_every_mounted_module_has_a_folder():
+    assert sorted(module_name(m) for m in MODULES) == [p.name for p in MODULE_DIRS]
+
+
+@pytest.mark.parametrize("module", MODULE_DIRS, ids=lambda p: p.name)
+def test_module_has_exactly_the_four_files_and_init(module):
+    assert {p.name for p in module.glob("*.py")} == FILES
+
+
+@pytest.mark.parametrize("module", MODULE_DIRS, ids=lambda p: p.name)
+def test_init_has_a_docstring_and_exports_only_the_router(module):
+    tree = ast.parse((module / "__init__.py").read_text())
+    assert ast.get_docstring(tree), f"{module.name}/__init__.py needs a one-line docstring (its pack name)"
+    assert imports(module / "__init__.py") == [(1, "router", ["router"])]
+
+
+@pytest.mark.parametrize("module", MODULE_DIRS, ids=lambda p: p.name)
+def test_routers_never_import_a_store(module):
+    for level, name, names in imports(module / "router.py"):
+        assert not (name == "store" or name.endswith(".store") or "store" in names), f"{module.name}/router.py imports a store"
+
+
+@pytest.mark.parametrize("module", MODULE_DIRS, ids=lambda p: p.name)
+def test_no_module_imports_another_modules_store(module):
+    for path in module.glob("*.py"):
+        for level, name, names in imports(path):
+            if level >= 2 and (name.endswith(".store") or (name and "store" in names)):
+                pytest.fail(f"{path.relative_to(CORE)} imports {name}: go through that module's service")
+
+
+@pytest.mark.parametrize("module", MODULE_DIRS, ids=lambda p: p.name)
+def test_services_and_stores_speak_no_http(module):
+    for filename in ("service.py", "store.py", "schemas.py"):
+        for level, name, names in imports(module / filename):
+            assert not name.startswith(("fastapi", "starlette")), f"{module.name}/{filename} imports {name}"
+
+
+def test_only_the_store_core_touches_files_locks_and_orjson():
+    pattern = re.compile(r"\b(import orjson|from orjson|filelock|os\.replace|os\.fsync|os\.rename)\b")
+    offenders = [
+        str(p.relative_to(CORE.parent))
+        for p in CORE.parent.rglob("*.py")
+        if "storage" not in p.relative_to(CORE.parent).parts and pattern.search(p.read_text())
+    ]
+    assert offenders == []
+
+
+ROUTES = list(core_routes())
+
+
+def test_every_route_is_under_core_and_none_under_core_core():
+    assert ROUTES
+    for _, path, _ in ROUTES:
+        assert path.startswith("/core/") or path == "/core", path
+        assert not path.startswith("/core/core"), path
+
+
+def test_no_duplicate_method_and_path():
+    seen: set[tuple[str, str]] = set()
+    for _, path, route in ROUTES:
+        for method in route.methods:
+            assert (method, path) not in seen, f"{method} {path} is declared twice"
+            seen.add((method, path))
+
+
+def _regex(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
+
+
+def test_no_parametric_route_shadows_a_later_fixed_one():
+    for i, (_, path, route) in enumerate(ROUTES):
+        if "{" not in path:
+            continue
+        for _, later, other in ROUTES[i + 1 :]:
+            if route.methods & other.methods and _regex(path).match(later) and later.count("{") < path.count("{"):
+                pytest.fail(f"{sorted(route.methods)} {path} is declared before {later} and would swallow it")
+
+
+@pytest.mark.parametrize(("module", "path", "route"), ROUTES, ids=[f"{sorted(r.methods)[0]} {p}" for _, p, r in ROUTES])
+def test_every_route_has_a_summary_and_a_response_model(module, path, route):
+    assert route.summary, f"{path} has no summary"
+    plain = route.response_class is not JSONResponse and getattr(route.response_class, "media_type", None) != "application/json"
+    assert route.response_model is not None or plain, f"{path} has no response model"
