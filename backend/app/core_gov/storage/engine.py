@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import os
 import threading
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 import orjson
 from filelock import FileLock
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..errors import InvalidField, NotFound, PreconditionFailed, StoreCorrupt, StoreUnavailable
 from . import files
@@ -139,7 +140,7 @@ class _Cached:
     value: Any  # collection: (records, index); singleton: model | None; log: entries
     size: int = 0  # logs: bytes of complete lines
     torn: bool = False  # logs: the file ends in a partial line
-    frags: dict[str, tuple[Record, bytes]] = field(default_factory=dict)  # collection: serialised records
+    frags: list[bytes | None] = field(default_factory=list)  # collection: each record serialised, None until needed
 
 
 @dataclass
@@ -228,7 +229,8 @@ class Storage:
         else:
             key, data = snap
             if isinstance(d, Collection):
-                fresh = _Cached(key, _parse_collection(d, data))
+                records, index = _parse_collection(d, data)
+                fresh = _Cached(key, (records, index), frags=[None] * len(records))
             elif isinstance(d, Singleton):
                 fresh = _Cached(key, _parse_singleton(d, data))
             else:
@@ -237,8 +239,6 @@ class Storage:
                 if locked and fresh.torn:
                     files.truncate(path, valid)  # the torn line was never acknowledged
                     fresh = _Cached(files.stat_key(path), entries, size=valid)
-        if cached is not None and isinstance(d, Collection):
-            fresh.frags = cached.frags  # still valid for records that are the same objects
         self._cache[d.relpath] = fresh
         return fresh
 
@@ -364,6 +364,29 @@ class Storage:
         return found
 
 
+@functools.cache
+def _list_adapter(model: type[BaseModel]) -> TypeAdapter:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+@dataclass
+class _Staged:
+    """A collection's records as the transaction leaves them, with each record's serialised
+    form kept beside it: a commit re-serialises only the records that changed."""
+
+    records: list[Record]
+    index: dict[str, int]
+    frags: list[bytes | None]
+
+    def serialised(self, model: type[BaseModel]) -> list[bytes]:
+        missing = [i for i, f in enumerate(self.frags) if f is None]
+        if missing:
+            dumped = _list_adapter(model).dump_python([self.records[i] for i in missing])
+            for i, raw in zip(missing, dumped):
+                self.frags[i] = files.array_item(raw)
+        return self.frags  # type: ignore[return-value]
+
+
 class Transaction:
     """Staged changes to the files of the locked modules; committed when the body returns."""
 
@@ -371,7 +394,7 @@ class Transaction:
         self.storage = storage
         self.modules = modules
         self.now = storage.now()
-        self._records: dict[Collection, tuple[list[Record], dict[str, int]]] = {}
+        self._records: dict[Collection, _Staged] = {}
         self._singletons: dict[Singleton, BaseModel | None] = {}
         self._appends: dict[Log, list[Entry]] = {}
         self._base: dict[Descriptor, _Cached] = {}
@@ -390,11 +413,12 @@ class Transaction:
 
     def list(self, d: Collection[R]) -> Sequence[R]:
         if d in self._records:
-            return self._records[d][0]  # type: ignore[return-value]
+            return self._records[d].records  # type: ignore[return-value]
         return self._cached(d).value[0]
 
     def find(self, d: Collection[R], record_id: str) -> R | None:
-        records, index = self._records.get(d) or self._cached(d).value
+        staged = self._records.get(d)
+        records, index = (staged.records, staged.index) if staged else self._cached(d).value
         pos = index.get(record_id)
         return None if pos is None else records[pos]
 
@@ -416,10 +440,11 @@ class Transaction:
 
     # ---------------------------------------------------------------- staged writes
 
-    def _staged(self, d: Collection) -> tuple[list[Record], dict[str, int]]:
+    def _staged(self, d: Collection) -> "_Staged":
         if d not in self._records:
-            records, index = self._cached(d).value
-            self._records[d] = (list(records), dict(index))
+            base = self._cached(d)
+            records, index = base.value
+            self._records[d] = _Staged(list(records), dict(index), list(base.frags))
         return self._records[d]
 
     def _validate(self, model: type[BaseModel], data: Mapping[str, Any]) -> Any:
@@ -435,11 +460,12 @@ class Transaction:
             d.model,
             {**data, "id": data.get("id") or new_id(d.id_prefix), "created_at": self.now, "updated_at": self.now, "version": 1},
         )
-        records, index = self._staged(d)
-        if rec.id in index:
+        staged = self._staged(d)
+        if rec.id in staged.index:
             raise InvalidField(("body", "id"), f"{rec.id} already exists")
-        index[rec.id] = len(records)
-        records.append(rec)
+        staged.index[rec.id] = len(staged.records)
+        staged.records.append(rec)
+        staged.frags.append(None)
         after = rec.model_dump(mode="json")
         self.audit(d.module, d.name, rec.id, audit, {k: [None, after[k]] for k in after if k not in META_FIELDS})
         return rec
@@ -469,17 +495,20 @@ class Transaction:
         diff = {k: [before[k], after[k]] for k in after if k not in META_FIELDS and before.get(k) != after[k]}
         if not diff:
             return old
-        records, index = self._staged(d)
-        records[index[old.id]] = new
+        staged = self._staged(d)
+        pos = staged.index[old.id]
+        staged.records[pos] = new
+        staged.frags[pos] = None
         self.audit(d.module, d.name, old.id, audit, diff)
         return new
 
     def delete(self, d: Collection[R], record_id: str, *, reason: str | None = None) -> R:
         old = self.get(d, record_id)
-        records, index = self._staged(d)
-        records.pop(index[record_id])
-        index.clear()
-        index.update((r.id, i) for i, r in enumerate(records))
+        staged = self._staged(d)
+        pos = staged.index[record_id]
+        del staged.records[pos], staged.frags[pos]
+        staged.index.clear()
+        staged.index.update((r.id, i) for i, r in enumerate(staged.records))
         before = old.model_dump(mode="json")
         changes = {k: [before[k], None] for k in before if k not in META_FIELDS}
         if reason is not None:
@@ -527,18 +556,11 @@ class Transaction:
         replaces: list[tuple[Path, Path, Descriptor, _Cached]] = []
         appends: list[tuple[Log, Path, int, bytes, _Cached]] = []
         try:
-            for d, (records, index) in self._records.items():
-                base = self._base[d]
-                frags = {}
-                items = []
-                for r in records:
-                    hit = base.frags.get(r.id)
-                    frag = hit[1] if hit is not None and hit[0] is r else files.array_item(r.model_dump())
-                    frags[r.id] = (r, frag)
-                    items.append(frag)
+            for d, staged in self._records.items():
+                frags = staged.serialised(d.model)
                 target = storage.path(d)
-                tmp = files.write_temp(target, files.join_array(items), txn, before_sync=_before_sync)
-                replaces.append((tmp, target, d, _Cached(None, (tuple(records), index), frags=frags)))
+                tmp = files.write_temp(target, files.join_array(frags), txn, before_sync=_before_sync)
+                replaces.append((tmp, target, d, _Cached(None, (tuple(staged.records), staged.index), frags=frags)))
             for d, value in self._singletons.items():
                 target = storage.path(d)
                 tmp = files.write_temp(target, files.dumps_pretty(value.model_dump() if value else None), txn, before_sync=_before_sync)
