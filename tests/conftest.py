@@ -1,4 +1,8 @@
-"""Every test gets its own data dir, a frozen clock and an app built on them."""
+"""Every test gets its own data dir, a frozen clock and the app on them.
+
+Building the app costs about a second (FastAPI prepares every route), so one app serves the
+whole session and each test gets fresh state: its own settings, Storage and clock. Tests that
+need other middleware settings (token, body limit) build their own with create_app."""
 
 from __future__ import annotations
 
@@ -32,9 +36,16 @@ def settings(data_dir: Path) -> Settings:
     return Settings(data_dir=data_dir)
 
 
+@pytest.fixture(scope="session")
+def _shared_app(tmp_path_factory):
+    return create_app(Settings(data_dir=tmp_path_factory.mktemp("unused") / "data"))
+
+
 @pytest.fixture
-def app(settings: Settings, clock: FrozenClock):
-    return create_app(settings, clock=clock)
+def app(_shared_app, settings: Settings, clock: FrozenClock):
+    _shared_app.state.settings = settings
+    _shared_app.state.storage = Storage(settings.data_dir, clock)
+    return _shared_app
 
 
 @pytest.fixture

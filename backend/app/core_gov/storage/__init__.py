@@ -1,7 +1,8 @@
 """The store core: the only code that touches data files, locks or orjson."""
 
 from .clock import FrozenClock, SystemClock
-from .engine import Storage, Transaction, actor
+from .engine import Storage
+from .transaction import Transaction, actor
 from .ids import new_id
 from .records import AuditEntry, Collection, Entry, Input, Log, Record, Singleton, UtcDatetime, audit_log, matches
 

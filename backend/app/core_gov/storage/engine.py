@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
 import os
 import threading
 from dataclasses import dataclass, field
@@ -29,28 +28,26 @@ from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 import orjson
 from filelock import FileLock
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from ..errors import InvalidField, NotFound, PreconditionFailed, StoreCorrupt, StoreUnavailable
+from ..errors import NotFound, StoreCorrupt, StoreUnavailable
 from . import files
 from .clock import Clock, SystemClock
 from .ids import new_id
-from .records import REGISTRY, AuditEntry, Collection, Descriptor, Entry, Log, Record, Singleton, audit_log
+from .records import REGISTRY, Collection, Descriptor, Entry, Log, Record, Singleton, audit_log
+from .transaction import Batch, Changes, Transaction, actor, serialised
+
+__all__ = ["Storage", "Transaction", "actor"]
 
 R = TypeVar("R", bound=Record)
 E = TypeVar("E", bound=Entry)
 S = TypeVar("S", bound=BaseModel)
 
-# Who is acting: set per request from X-Actor (default "operator"); the CLI sets "cli".
-actor: contextvars.ContextVar[str] = contextvars.ContextVar("actor", default="operator")
 _current: contextvars.ContextVar["Transaction | None"] = contextvars.ContextVar("transaction", default=None)
 
 # Crash-test hook: called with the name of each commit step. Tests set it in a subprocess to
 # SIGKILL the process at that step; it is None in normal operation.
 FAULT: Callable[[str], None] | None = None
-
-META_FIELDS = ("id", "created_at", "updated_at", "version")
-
 
 def _fault(step: str) -> None:
     if FAULT is not None:
@@ -145,10 +142,23 @@ class _Cached:
 
 @dataclass
 class _Module:
+    """One module folder's locks and commit state.
+
+    thread_lock: held while a transaction body runs (bodies of one module run one at a time).
+    commit_lock: held by the one thread writing a batch to disk.
+    file_lock: the cross-process lock, held while a batch is open or being written.
+    batch: transactions whose bodies ran and that wait for the next commit.
+    inflight: the batch being written now (the open batch is layered on top of it).
+    """
+
     name: str
     path: Path
     thread_lock: threading.Lock = field(default_factory=threading.Lock)
+    commit_lock: threading.Lock = field(default_factory=threading.Lock)
     file_lock: FileLock | None = None
+    file_held: bool = False
+    batch: Batch | None = None
+    inflight: Batch | None = None
 
 
 class Storage:
@@ -245,9 +255,14 @@ class Storage:
     # ---------------------------------------------------------------- writes
 
     @contextlib.contextmanager
-    def transaction(self, *modules: str) -> Iterator["Transaction"]:
-        """Lock the modules (sorted, so two callers never deadlock), run the body on staged
-        state, commit everything it changed at once. A body that raises writes nothing.
+    def transaction(self, *modules: str) -> Iterator[Transaction]:
+        """Run the body on staged state and commit everything it changed at once; a body that
+        raises writes nothing. The caller continues only once the change is durable.
+
+        Transactions on one module are group-committed: while one batch is being written,
+        the next bodies run (one at a time, each on the state the previous left) and are
+        written together by the next commit. A transaction naming several modules locks them
+        in sorted order and commits alone.
 
         Inside an open transaction, a transaction on modules it already holds joins it; any
         other module must be named up front, so the lock order stays sorted."""
@@ -262,40 +277,130 @@ class Storage:
             yield outer
             return
         names = tuple(sorted(set(modules)))
-        with self.locked(*names):
-            tx = Transaction(self, names)
+        if len(names) != 1:
+            with self.locked(*names):
+                tx = Transaction(self, names, base=lambda d: self._load(d, locked=True))
+                token = _current.set(tx)
+                try:
+                    yield tx
+                finally:
+                    _current.reset(token)
+                changes = tx.changes()
+                if changes:
+                    self._write(changes)
+            return
+
+        mod = self._module(names[0])
+        with mod.thread_lock:
+            self._hold_file_lock(mod)
+            tx = Transaction(self, names, base=lambda d: self._view(mod, d))
             token = _current.set(tx)
             try:
                 yield tx
-                tx._commit()
+            except BaseException:
+                self._release_if_idle(mod)
+                raise
             finally:
                 _current.reset(token)
+            changes = tx.changes()
+            if changes or mod.batch is not None:  # a read-only body may have seen the open batch
+                batch = mod.batch = mod.batch or Batch()
+                batch.changes.merge(changes)
+                batch.members += 1
+            else:
+                batch = None
+                inflight = mod.inflight  # it may have read state that is not durable yet
+                self._release_if_idle(mod)
+        if batch is not None:
+            self._await_commit(mod, batch)
+        elif inflight is not None:
+            inflight.done.wait()
+
+    def _view(self, mod: _Module, d: Descriptor) -> _Cached:
+        """The newest state of a file: the open batch's, else the in-flight batch's, else disk."""
+        for batch in (mod.batch, mod.inflight):
+            if batch is not None and d in batch.changes.views:
+                return batch.changes.views[d]
+        return self._load(d, locked=True)
+
+    def _await_commit(self, mod: _Module, batch: Batch) -> None:
+        """Return once the batch holding this transaction is durable; the first waiter to get
+        the commit lock writes whatever batch is open, so one fsync serves every member."""
+        while not batch.done.is_set():
+            with mod.commit_lock:
+                if batch.done.is_set():
+                    break
+                with mod.thread_lock:
+                    todo, mod.batch, mod.inflight = mod.batch, None, mod.batch
+                assert todo is not None
+                self._commit_batch(mod, todo)
+        if batch.error is not None:
+            raise StoreUnavailable(batch.error)
+
+    def _commit_batch(self, mod: _Module, todo: Batch) -> None:
+        try:
+            if todo.error is None:
+                self._write(todo.changes)
+        except (OSError, StoreUnavailable) as e:
+            todo.error = f"could not write {mod.name}: {e}; nothing in this group was acknowledged"
+        finally:
+            with mod.thread_lock:
+                if todo.error is not None and mod.batch is not None:
+                    # The open batch was built on the failed one: it cannot be written either.
+                    mod.batch.error = todo.error
+                    mod.batch.done.set()
+                    mod.batch = None
+                mod.inflight = None
+                todo.done.set()
+                self._release_if_idle(mod)
+
+    def _hold_file_lock(self, mod: _Module) -> None:
+        """Take the cross-process lock if this process does not hold it (thread_lock held)."""
+        if mod.file_held:
+            return
+        mod.path.mkdir(parents=True, exist_ok=True)
+        if mod.file_lock is None:
+            mod.file_lock = FileLock(mod.path / ".lock", thread_local=False)
+        mod.file_lock.acquire()
+        mod.file_held = True
+        try:
+            self._recover(mod)
+        except BaseException:
+            self._release_if_idle(mod)
+            raise
+        self._opened.add(mod.name)
+
+    def _release_if_idle(self, mod: _Module) -> None:
+        """Let other processes in once nothing is open or being written (thread_lock held)."""
+        if mod.file_held and mod.batch is None and mod.inflight is None:
+            assert mod.file_lock is not None
+            mod.file_lock.release()
+            mod.file_held = False
 
     @contextlib.contextmanager
     def locked(self, *modules: str) -> Iterator[None]:
-        """Hold the modules' locks (thread + file), with any interrupted commit rolled forward."""
+        """Hold the modules exclusively (no body running, no batch pending, the file lock held),
+        with any interrupted commit rolled forward. For backups, snapshots and multi-module
+        transactions."""
         held: list[_Module] = []
         try:
             for name in sorted(set(modules)):
                 mod = self._module(name)
+                mod.commit_lock.acquire()
                 mod.thread_lock.acquire()
                 held.append(mod)
-                try:
-                    mod.path.mkdir(parents=True, exist_ok=True)
-                    if mod.file_lock is None:
-                        mod.file_lock = FileLock(mod.path / ".lock", thread_local=False)
-                    mod.file_lock.acquire()
-                except BaseException:
-                    held.pop().thread_lock.release()
-                    raise
-                self._recover(mod)
-                self._opened.add(name)
+                if mod.batch is not None:  # written before we take over
+                    todo, mod.batch, mod.inflight = mod.batch, None, mod.batch
+                    mod.thread_lock.release()
+                    self._commit_batch(mod, todo)
+                    mod.thread_lock.acquire()
+                self._hold_file_lock(mod)
             yield
         finally:
             for mod in reversed(held):
-                assert mod.file_lock is not None
-                mod.file_lock.release()
+                self._release_if_idle(mod)
                 mod.thread_lock.release()
+                mod.commit_lock.release()
 
     def _open(self, module: str) -> None:
         """The first read of a module in this process completes any commit a crash interrupted,
@@ -363,212 +468,25 @@ class Storage:
                 found.append(log)
         return found
 
+    # ---------------------------------------------------------------- the durable write
 
-@functools.cache
-def _list_adapter(model: type[BaseModel]) -> TypeAdapter:
-    return TypeAdapter(list[model])  # type: ignore[valid-type]
-
-
-@dataclass
-class _Staged:
-    """A collection's records as the transaction leaves them, with each record's serialised
-    form kept beside it: a commit re-serialises only the records that changed."""
-
-    records: list[Record]
-    index: dict[str, int]
-    frags: list[bytes | None]
-
-    def serialised(self, model: type[BaseModel]) -> list[bytes]:
-        missing = [i for i, f in enumerate(self.frags) if f is None]
-        if missing:
-            dumped = _list_adapter(model).dump_python([self.records[i] for i in missing])
-            for i, raw in zip(missing, dumped):
-                self.frags[i] = files.array_item(raw)
-        return self.frags  # type: ignore[return-value]
-
-
-class Transaction:
-    """Staged changes to the files of the locked modules; committed when the body returns."""
-
-    def __init__(self, storage: Storage, modules: tuple[str, ...]):
-        self.storage = storage
-        self.modules = modules
-        self.now = storage.now()
-        self._records: dict[Collection, _Staged] = {}
-        self._singletons: dict[Singleton, BaseModel | None] = {}
-        self._appends: dict[Log, list[Entry]] = {}
-        self._base: dict[Descriptor, _Cached] = {}
-
-    # ---------------------------------------------------------------- staged reads
-
-    def _held(self, d: Descriptor) -> None:
-        if d.module not in self.modules:
-            raise RuntimeError(f"{d.relpath} is not in this transaction's modules {list(self.modules)}")
-
-    def _cached(self, d: Descriptor) -> _Cached:
-        if d not in self._base:
-            self._held(d)
-            self._base[d] = self.storage._load(d, locked=True)
-        return self._base[d]
-
-    def list(self, d: Collection[R]) -> Sequence[R]:
-        if d in self._records:
-            return self._records[d].records  # type: ignore[return-value]
-        return self._cached(d).value[0]
-
-    def find(self, d: Collection[R], record_id: str) -> R | None:
-        staged = self._records.get(d)
-        records, index = (staged.records, staged.index) if staged else self._cached(d).value
-        pos = index.get(record_id)
-        return None if pos is None else records[pos]
-
-    def get(self, d: Collection[R], record_id: str) -> R:
-        rec = self.find(d, record_id)
-        if rec is None:
-            raise NotFound(f"{d.model.__name__} {record_id} not found")
-        return rec
-
-    def read(self, d: Singleton[S]) -> S:
-        if d in self._singletons:
-            value = self._singletons[d]
-        else:
-            value = self._cached(d).value
-        return d.default() if value is None else value  # type: ignore[return-value]
-
-    def entries(self, d: Log[E]) -> Sequence[E]:
-        return (*self._cached(d).value, *self._appends.get(d, ()))  # type: ignore[return-value]
-
-    # ---------------------------------------------------------------- staged writes
-
-    def _staged(self, d: Collection) -> "_Staged":
-        if d not in self._records:
-            base = self._cached(d)
-            records, index = base.value
-            self._records[d] = _Staged(list(records), dict(index), list(base.frags))
-        return self._records[d]
-
-    def _validate(self, model: type[BaseModel], data: Mapping[str, Any]) -> Any:
-        try:
-            return model.model_validate(data)
-        except ValidationError as e:
-            err = e.errors()[0]
-            raise InvalidField(("body", *err["loc"]), err["msg"], err["type"]) from None
-
-    def add(self, d: Collection[R], fields: Mapping[str, Any] | BaseModel, *, audit: str = "create") -> R:
-        data = fields.model_dump() if isinstance(fields, BaseModel) else dict(fields)
-        rec = self._validate(
-            d.model,
-            {**data, "id": data.get("id") or new_id(d.id_prefix), "created_at": self.now, "updated_at": self.now, "version": 1},
-        )
-        staged = self._staged(d)
-        if rec.id in staged.index:
-            raise InvalidField(("body", "id"), f"{rec.id} already exists")
-        staged.index[rec.id] = len(staged.records)
-        staged.records.append(rec)
-        staged.frags.append(None)
-        after = rec.model_dump(mode="json")
-        self.audit(d.module, d.name, rec.id, audit, {k: [None, after[k]] for k in after if k not in META_FIELDS})
-        return rec
-
-    def update(
-        self,
-        d: Collection[R],
-        record: R | str,
-        changes: Mapping[str, Any] | None = None,
-        *,
-        expected_version: int | None = None,
-        audit: str = "update",
-        **more: Any,
-    ) -> R:
-        """Apply field changes; a no-op change writes nothing. ``expected_version`` is If-Match."""
-        old = self.get(d, record if isinstance(record, str) else record.id)
-        if expected_version is not None and old.version != expected_version:
-            raise PreconditionFailed(
-                "version_mismatch",
-                f"{d.model.__name__} {old.id} is at version {old.version}, not {expected_version}; re-read it and retry",
-                current_version=old.version,
-            )
-        changes = {**(changes or {}), **more}
-        before = old.model_dump(mode="json")
-        new = self._validate(d.model, {**old.model_dump(), **changes, "updated_at": self.now, "version": old.version + 1})
-        after = new.model_dump(mode="json")
-        diff = {k: [before[k], after[k]] for k in after if k not in META_FIELDS and before.get(k) != after[k]}
-        if not diff:
-            return old
-        staged = self._staged(d)
-        pos = staged.index[old.id]
-        staged.records[pos] = new
-        staged.frags[pos] = None
-        self.audit(d.module, d.name, old.id, audit, diff)
-        return new
-
-    def delete(self, d: Collection[R], record_id: str, *, reason: str | None = None) -> R:
-        old = self.get(d, record_id)
-        staged = self._staged(d)
-        pos = staged.index[record_id]
-        del staged.records[pos], staged.frags[pos]
-        staged.index.clear()
-        staged.index.update((r.id, i) for i, r in enumerate(staged.records))
-        before = old.model_dump(mode="json")
-        changes = {k: [before[k], None] for k in before if k not in META_FIELDS}
-        if reason is not None:
-            changes["reason"] = [None, reason]
-        self.audit(d.module, d.name, record_id, "delete", changes)
-        return old
-
-    def write(self, d: Singleton[S], value: S | Mapping[str, Any], *, audit: str = "update") -> S:
-        self._held(d)
-        new = value if isinstance(value, BaseModel) else self._validate(d.model, value)
-        old = self.read(d)
-        before = old.model_dump(mode="json") if old is not None else {}
-        after = new.model_dump(mode="json")
-        diff = {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
-        if not diff and self._cached(d).value is not None:
-            return old
-        self._singletons[d] = new
-        self.audit(d.module, d.name, d.name, audit, diff)
-        return new
-
-    def append(self, d: Log[E], fields: Mapping[str, Any] | BaseModel, *, audit: str | None = "create") -> E:
-        self._held(d)
-        data = fields.model_dump() if isinstance(fields, BaseModel) else dict(fields)
-        entry = self._validate(d.model, {**data, "id": data.get("id") or new_id(d.id_prefix), "at": data.get("at") or self.now})
-        self._appends.setdefault(d, []).append(entry)
-        if audit is not None:
-            self.audit(d.module, d.name, entry.id, audit, {})
-        return entry
-
-    def audit(self, module: str, entity: str, entity_id: str, action: str, changes: dict[str, list[Any]]) -> None:
-        """Record one audit entry in the module's own audit log, in this same commit."""
-        log = audit_log(module)
-        self._held(log)
-        entry = AuditEntry(
-            id=new_id("au"), at=self.now, actor=actor.get(), module=module,
-            entity=entity, entity_id=entity_id, action=action, changes=changes,
-        )
-        self._appends.setdefault(log, []).append(entry)
-
-    # ---------------------------------------------------------------- commit
-
-    def _commit(self) -> None:
-        storage = self.storage
+    def _write(self, changes: Changes) -> None:
+        """Commit changes with the manifest protocol of the module docstring."""
+        storage = self
         txn = new_id("tx")
         replaces: list[tuple[Path, Path, Descriptor, _Cached]] = []
         appends: list[tuple[Log, Path, int, bytes, _Cached]] = []
         try:
-            for d, staged in self._records.items():
-                frags = staged.serialised(d.model)
+            for d, view in changes.views.items():
                 target = storage.path(d)
-                tmp = files.write_temp(target, files.join_array(frags), txn, before_sync=_before_sync)
-                replaces.append((tmp, target, d, _Cached(None, (tuple(staged.records), staged.index), frags=frags)))
-            for d, value in self._singletons.items():
-                target = storage.path(d)
-                tmp = files.write_temp(target, files.dumps_pretty(value.model_dump() if value else None), txn, before_sync=_before_sync)
-                replaces.append((tmp, target, d, _Cached(None, value)))
-            for d, new_entries in self._appends.items():
-                base = self._cached(d)
-                data = b"".join(files.dumps_line(e.model_dump()) for e in new_entries)
-                appends.append((d, storage.path(d), base.size, data, _Cached(None, (*base.value, *new_entries), size=base.size + len(data))))
+                if isinstance(d, Collection):
+                    data = files.join_array(serialised(d.model, view.value[0], view.frags))
+                elif isinstance(d, Singleton):
+                    data = files.dumps_pretty(view.value.model_dump() if view.value is not None else None)
+                else:
+                    appends.append((d, target, changes.log_base[d], b"".join(changes.log_data[d]), view))
+                    continue
+                replaces.append((files.write_temp(target, data, txn, before_sync=_before_sync), target, d, view))
         except OSError as e:
             for tmp, *_ in replaces:
                 tmp.unlink(missing_ok=True)
@@ -588,26 +506,34 @@ class Transaction:
             "append": [[rel(path), offset, data.decode()] for _, path, offset, data, _ in appends],
         })
         name = f"{files.MANIFEST_PREFIX}{txn}.json"
-        for module in [*involved[1:], primary]:  # the primary copy last: it is the commit point
-            files.write_new(storage.data_dir / module / name, manifest)
-            files.fsync_dir(storage.data_dir / module)
-            _fault(f"manifest_written:{module}")
+        written: list[Path] = []
+        try:
+            for module in [*involved[1:], primary]:  # the primary copy last: it is the commit point
+                written.append(storage.data_dir / module / name)
+                files.write_new(written[-1], manifest)
+                files.fsync_dir(storage.data_dir / module)
+                _fault(f"manifest_written:{module}")
+        except OSError as e:  # before the commit point: undo, nothing happened
+            for path in [*written, *(tmp for tmp, *_ in replaces)]:
+                path.unlink(missing_ok=True)
+            raise StoreUnavailable(f"could not write: {e}") from None
 
-        for _, path, offset, data, _ in appends:
-            files.write_at(path, offset, data)
-            _fault("log_appended")
-        for tmp, target, _, _ in replaces:
-            os.replace(tmp, target)
-            _fault("file_replaced")
-        for module in involved:
-            files.fsync_dir(storage.data_dir / module)
-        _fault("before_manifest_removal")
-        for module in [*involved[1:], primary]:
-            (storage.data_dir / module / name).unlink()
+        try:
+            for _, path, offset, data, _ in appends:
+                files.write_at(path, offset, data)
+                _fault("log_appended")
+            for tmp, target, _, _ in replaces:
+                os.replace(tmp, target)
+                _fault("file_replaced")
+            for module in involved:
+                files.fsync_dir(storage.data_dir / module)
+            _fault("before_manifest_removal")
+            for module in [*involved[1:], primary]:
+                (storage.data_dir / module / name).unlink()
+        except OSError as e:
+            raise StoreUnavailable(f"the commit was recorded but not finished ({e}); it completes on the next write") from None
 
-        for _, target, d, cached in replaces:
-            cached.key = files.stat_key(target)
-            storage._cache[d.relpath] = cached
-        for d, path, _, _, cached in appends:
-            cached.key = files.stat_key(path)
-            storage._cache[d.relpath] = cached
+        for _, target, d, view in replaces:
+            storage._cache[d.relpath] = _Cached(files.stat_key(target), view.value, frags=view.frags)
+        for d, path, _, _, view in appends:
+            storage._cache[d.relpath] = _Cached(files.stat_key(path), view.value, size=view.size)
