@@ -10,7 +10,11 @@ BASE="${1:-http://127.0.0.1:8000}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/smoke.d/_lib.sh"
 
-PARTS=(system audit holdings)
+PARTS=(
+  system audit
+  holdings
+  stories education media
+)
 
 mounted="$(curl -fsS "${AUTH[@]}" "$BASE/core/system/packs" | python3 -c 'import json,sys; print(" ".join(p["id"] for p in json.load(sys.stdin) if p["installed"]))')"
 for module in $mounted; do

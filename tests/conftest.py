@@ -44,7 +44,7 @@ def _shared_app(tmp_path_factory):
 @pytest.fixture
 def app(_shared_app, settings: Settings, clock: FrozenClock):
     _shared_app.state.settings = settings
-    _shared_app.state.storage = Storage(settings.data_dir, clock)
+    _shared_app.state.storage = Storage(settings.data_dir, clock, settings.zone)
     return _shared_app
 
 

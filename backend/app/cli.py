@@ -23,7 +23,7 @@ DATA_GITIGNORE = ".lock\n*.tmp\n.commit-*\n"
 def _storage(settings: Settings) -> Storage:
     from .core_gov import core_router  # noqa: F401  (imports every module, registering its files)
 
-    return Storage(settings.data_dir)
+    return Storage(settings.data_dir, zone=settings.zone)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or Settings.from_env()
     app = FastAPI(title="Valhalla Core", version=__version__, description=DESCRIPTION)
     app.state.settings = settings
-    app.state.storage = Storage(settings.data_dir, clock)
+    app.state.storage = Storage(settings.data_dir, clock, settings.zone)
     app.state.started_at = datetime.now(timezone.utc)
     add_error_handlers(app)
     app.include_router(build_core_router())

@@ -146,3 +146,17 @@ def test_replaced_file_keeps_its_mode(db):
     with db.transaction("t_notes") as tx:
         tx.add(notes, {"title": "b"})
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_instant_out_of_range_is_a_validation_error_not_an_overflow():
+    from pydantic import BaseModel, ValidationError
+
+    from app.core_gov.storage import UtcDatetime
+
+    class M(BaseModel):
+        at: UtcDatetime
+
+    assert M(at="2026-01-05T10:00:00-05:00").at.isoformat() == "2026-01-05T15:00:00+00:00"
+    for bad in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00", "2026-01-05T10:00:00"):
+        with pytest.raises(ValidationError):
+            M(at=bad)

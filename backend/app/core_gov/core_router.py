@@ -8,12 +8,16 @@ from typing import Iterator
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from . import audit, holdings, system
+from . import audit, education, holdings, media, stories, system
 
 PREFIX = "/core"
 
 # Order matters only for /docs; each module owns its prefix and never repeats /core.
-MODULES: tuple[ModuleType, ...] = (system, audit, holdings)
+MODULES: tuple[ModuleType, ...] = (
+    system, audit,
+    holdings,
+    stories, education, media,
+)
 
 
 def module_name(module: ModuleType) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from enum import Enum
 from typing import Annotated
 
 import phonenumbers
@@ -37,7 +38,23 @@ def country_of(region: str) -> str:
     return "CA" if region in CA_PROVINCES else "US"
 
 
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class PropertyType(str, Enum):
+    sfr = "sfr"
+    duplex = "duplex"
+    triplex = "triplex"
+    fourplex = "fourplex"
+    condo = "condo"
+    townhouse = "townhouse"
+    land = "land"
+    small_mf = "small_mf"
+
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Key = Annotated[str, BeforeValidator(_lower), StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,59}$")]  # a metric or domain name
 Text = Annotated[str, StringConstraints(max_length=20_000)]
 Code = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,39}$")]
 Currency = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{3}$")]

@@ -24,6 +24,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 import orjson
@@ -164,9 +165,10 @@ class _Module:
 class Storage:
     """All state and I/O for one data dir. One per app (``app.state.storage``); one per test."""
 
-    def __init__(self, data_dir: Path | str, clock: Clock | None = None):
+    def __init__(self, data_dir: Path | str, clock: Clock | None = None, zone: ZoneInfo | None = None):
         self.data_dir = Path(data_dir)
         self.clock = clock or SystemClock()
+        self.zone = zone or ZoneInfo("America/Toronto")  # the operator's day boundary (VALHALLA_TZ)
         self._cache: dict[str, _Cached] = {}
         self._modules: dict[str, _Module] = {}
         self._modules_lock = threading.Lock()
@@ -174,6 +176,10 @@ class Storage:
 
     def now(self):
         return self.clock.now()
+
+    def today(self):
+        """The operator's local date now (daily caps and KPI days turn over at local midnight)."""
+        return self.clock.now().astimezone(self.zone).date()
 
     def path(self, d: Descriptor) -> Path:
         return self.data_dir / d.module / d.filename

@@ -14,11 +14,13 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
 
 def _to_utc(value: datetime) -> datetime:
+    if not 1900 <= value.year <= 2999:  # also keeps astimezone() from overflowing (a 500)
+        raise ValueError(f"{value.isoformat()} is out of range (years 1900-2999)")
     return value.astimezone(timezone.utc)
 
 
 # An instant: input must carry an offset (a naive time is ambiguous across 6 time zones);
-# stored and answered in UTC with a trailing Z.
+# stored and answered in UTC with a trailing Z. Years 1900-2999.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 

@@ -1,0 +1,5 @@
+"""Education: courses, ordered lessons, learner enrollments and progress."""
+
+from .router import router
+
+__all__ = ["router"]
