@@ -123,6 +123,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
 # ------------------------------------------------------------------------------ middleware
 
+OPEN_PATHS = ("/core/health", "/core/ui")
 _ACTOR = re.compile(r"^[\w .@:+-]{1,64}$")
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -146,7 +147,9 @@ class CoreMiddleware:
         headers = dict(scope["headers"])
         path: str = scope["path"]
 
-        if self.token and path.startswith("/core") and path.rstrip("/") != "/core/health":
+        # /core/health (liveness) and /core/ui (a page with no data in it; its requests carry
+        # the token) are open; everything else under /core needs the bearer token.
+        if self.token and path.startswith("/core") and path.rstrip("/") not in OPEN_PATHS:
             given = headers.get(b"authorization", b"")
             if not (given.startswith(b"Bearer ") and hmac.compare_digest(given[7:].strip(), self.token)):
                 return await _reply(send, 401, "missing or wrong bearer token (Authorization: Bearer <VALHALLA_TOKEN>)", [(b"www-authenticate", b"Bearer")])
