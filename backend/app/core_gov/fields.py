@@ -111,5 +111,8 @@ def _opt(fn):
 
 
 Phone = Annotated[str, AfterValidator(_opt(normalize_phone))]
+# For stored records: input was normalised with Phone; re-parsing thousands of numbers on every
+# load of a file would cost seconds, so a stored number is checked for its E.164 shape only.
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
 Email = Annotated[str, AfterValidator(_opt(normalize_email))]
 Contact = Annotated[str, AfterValidator(_opt(normalize_contact))]
