@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    actor.set("cli")
+    token = actor.set("cli")
     try:
         settings = Settings.from_env()
         if args.data_dir:
@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
+    finally:
+        actor.reset(token)
 
 
 if __name__ == "__main__":

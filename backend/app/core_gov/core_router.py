@@ -8,14 +8,20 @@ from typing import Iterator
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from . import audit, education, holdings, media, stories, system
+from . import (
+    audit, buyers, comms, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
+    holdings, jv, kpi, market, media, offers, pros, property, regression, risk, runbook, stories, system,
+)
 
 PREFIX = "/core"
 
 # Order matters only for /docs; each module owns its prefix and never repeats /core.
 MODULES: tuple[ModuleType, ...] = (
     system, audit,
-    holdings,
+    golive, governance, risk, heimdall, kpi, regression, runbook, market,  # the control plane
+    offers, deals, property,  # offers first: /deals/offers/... before /deals/{deal_id}
+    comms, followups, buyers, jv, dispo, holdings,
+    pros, contracts, docs,
     stories, education, media,
 )
 

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Response
 from ..http import Page, StorageDep, paginate, responses
 from ..storage import UtcDatetime
 from . import service
-from .schemas import AuditAction, AuditEntry
+from .schemas import AuditAction, AuditEntry, ScanResult
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -25,3 +25,16 @@ def list_audit(
     both ISO 8601 instants with an offset."""
     found = service.entries(db, module=module, entity_id=entity_id, action=action.value if action else None, since=since, until=until)
     return paginate(response, found, page)
+
+
+@router.post("/scan", summary="Run the internal auditor: findings across modules", responses=responses(503))
+def scan(db: StorageDep) -> ScanResult:
+    """Read-only; a clean data set answers no findings. Each finding is {severity, code,
+    module, record_id, message}, sorted high → low:
+    `sent_outside_window` (comms, medium: a message sent outside the contact window with an
+    override), `offer_above_policy` (offers, high: evidence whose recommended offer exceeds
+    max_offer_pct_of_arv × ARV or the asking price), `deal_offer_above_policy` (deals, high: a
+    deal's offer above the policy cap), `deal_closed_without_contract` (deals, high: closed
+    without a signed purchase or assignment contract), `retainer_over_hours` (pros, medium:
+    overage_hours > 0), `task_overdue` (pros, low: not done or canceled, past due_at)."""
+    return service.scan(db)

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from enum import Enum
 
-from ..storage import AuditEntry
+from pydantic import BaseModel
 
-__all__ = ["AuditAction", "AuditEntry"]
+from ..storage import AuditEntry, UtcDatetime
+
+__all__ = ["AuditAction", "AuditEntry", "Finding", "ScanResult", "Severity"]
 
 
 class AuditAction(str, Enum):
@@ -13,3 +15,23 @@ class AuditAction(str, Enum):
     delete = "delete"
     transition = "transition"
     action = "action"
+
+
+class Severity(str, Enum):
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+class Finding(BaseModel):
+    severity: Severity
+    code: str
+    module: str
+    record_id: str
+    message: str
+
+
+class ScanResult(BaseModel):
+    scanned_at: UtcDatetime
+    counts: dict[str, int]  # findings per severity
+    findings: list[Finding]

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Response
+
+from ..http import IfMatch, Page, ReasonQuery, StorageDep, etag, paginate, responses
+from ..storage import UtcDatetime
+from . import service
+from .schemas import (
+    Channel, DnclImport, Draft, DraftCreate, DraftStatus, DraftUpdate, IdentityInput, ImportResult, InboundCreate,
+    InboundMessage, MarkSent, SenderIdentity, SendLogEntry, Suppression, SuppressionCheck, SuppressionCreate,
+    SuppressionReason,
+)
+
+router = APIRouter(prefix="/comms", tags=["comms"])
+
+CSV_BODY = Body(media_type="text/csv", description="One phone number a row; an optional header line (line 1)")
+
+
+# ---------------------------------------------------------------------------- drafts
+
+
+@router.post("/drafts", status_code=201, summary="Create a draft", responses=responses())
+def create_draft(db: StorageDep, body: DraftCreate) -> Draft:
+    """`to` is normalised (phone E.164 for sms/call, email lower-case); sms and call drafts need
+    `province` (the contact's, for the contact window); email, sms and call drafts need `to`."""
+    return service.create_draft(db, body)
+
+
+@router.get("/drafts", summary="List drafts", responses=responses())
+def list_drafts(
+    db: StorageDep, response: Response, page: Page, status: DraftStatus | None = None, channel: Channel | None = None,
+    deal_id: str | None = None, tag: str | None = None,
+) -> list[Draft]:
+    return paginate(response, service.list_drafts(db, status=status, channel=channel, deal_id=deal_id, tag=tag), page)
+
+
+@router.get("/drafts/{draft_id}", summary="Get a draft", responses=responses(404))
+def get_draft(db: StorageDep, response: Response, draft_id: str) -> Draft:
+    return etag(response, service.get_draft(db, draft_id))
+
+
+@router.patch("/drafts/{draft_id}", summary="Edit a draft or move its status", responses=responses(404, 409, 412))
+def update_draft(db: StorageDep, response: Response, draft_id: str, body: DraftUpdate, if_match: IfMatch = None) -> Draft:
+    """Status: draft <-> ready, any -> archived (409 invalid_transition otherwise; `sent` only via
+    mark_sent). A sent draft's content cannot change (409 sent_immutable)."""
+    return etag(response, service.update_draft(db, draft_id, body, expected_version=if_match))
+
+
+@router.post("/drafts/{draft_id}/mark_sent", summary="Mark a draft sent (execution action)", responses=responses(404, 409, 423))
+def mark_sent(db: StorageDep, draft_id: str, body: MarkSent | None = None) -> Draft:
+    """Refused in this order: 423 go-live off / kill switch; 409 invalid_transition (not draft or
+    ready); 409 suppressed (no override); 409 dncl_list_stale (calls: newest DNCL list over 31
+    days old, or none); 409 sender_identity_missing (email/SMS); 409 outside_contact_window in
+    the draft's province unless `override_reason` (recorded). Appends the send-log line (with the
+    CASL identification and unsubscribe line added when the body lacks them) in the same commit."""
+    return service.mark_sent(db, draft_id, body or MarkSent())
+
+
+@router.get("/sendlog", summary="The send log (messages marked sent, as sent)", responses=responses())
+def list_sendlog(
+    db: StorageDep, response: Response, page: Page, channel: Channel | None = None, deal_id: str | None = None,
+    since: UtcDatetime | None = None,
+) -> list[SendLogEntry]:
+    return paginate(response, service.list_sendlog(db, channel=channel, deal_id=deal_id, since=since), page)
+
+
+# ---------------------------------------------------------------------------- suppressions
+
+
+@router.post("/suppressions", status_code=201, summary="Add a do-not-contact entry", responses=responses())
+def create_suppression(db: StorageDep, response: Response, body: SuppressionCreate) -> Suppression:
+    """201 with the new entry; a value already on the list answers 200 with the existing entry
+    (an opt_out given for a dncl/manual entry upgrades it to opt_out)."""
+    found, created = service.create_suppression(db, body)
+    if not created:
+        response.status_code = 200
+    return found
+
+
+@router.get("/suppressions", summary="List the do-not-contact entries", responses=responses())
+def list_suppressions(
+    db: StorageDep, response: Response, page: Page, reason: SuppressionReason | None = None, source: str | None = None,
+) -> list[Suppression]:
+    return paginate(response, service.list_suppressions(db, reason=reason, source=source), page)
+
+
+@router.get("/suppressions/check", summary="Is this phone or email on the do-not-contact list?", responses=responses())
+def check_suppression(db: StorageDep, to: Annotated[str, Query(min_length=1, max_length=320)]) -> SuppressionCheck:
+    return service.check(db, to=to)
+
+
+@router.post("/suppressions/import", status_code=201, summary="Import a National DNCL list (CSV)", responses=responses())
+def import_dncl(db: StorageDep, list_date: date, body: Annotated[bytes, CSV_BODY]) -> ImportResult:
+    """Body: CSV text (Content-Type text/csv), one number a row. Adds `dncl` suppressions in one
+    commit and records the list's date (calls need a list at most 31 days old). `invalid` rows
+    name their file line number (a header is line 1)."""
+    return service.import_dncl(db, list_date=list_date, content=body)
+
+
+@router.get("/suppressions/imports", summary="National DNCL lists imported", responses=responses())
+def list_dncl_imports(db: StorageDep, response: Response, page: Page) -> list[DnclImport]:
+    return paginate(response, service.list_dncl_imports(db), page)
+
+
+@router.get("/suppressions/{suppression_id}", summary="Get a do-not-contact entry", responses=responses(404))
+def get_suppression(db: StorageDep, suppression_id: str) -> Suppression:
+    return service.get_suppression(db, suppression_id)
+
+
+@router.delete("/suppressions/{suppression_id}", summary="Remove a do-not-contact entry (reason required)", responses=responses(404, 409))
+def delete_suppression(db: StorageDep, suppression_id: str, reason: ReasonQuery) -> Suppression:
+    """An opt_out younger than 3 years and 14 days cannot be removed (409 retention_period)."""
+    return service.delete_suppression(db, suppression_id, reason=reason)
+
+
+# ---------------------------------------------------------------------------- sender identity
+
+
+@router.get("/identity", summary="The CASL sender identity", responses=responses(404))
+def get_identity(db: StorageDep) -> SenderIdentity:
+    return service.get_identity(db)
+
+
+@router.put("/identity", summary="Set the CASL sender identity", responses=responses())
+def put_identity(db: StorageDep, body: IdentityInput) -> SenderIdentity:
+    """Name, mailing address, at least one of phone/email/web, and the unsubscribe line; every
+    email and SMS marked sent carries them."""
+    return service.set_identity(db, body)
+
+
+@router.delete("/identity", summary="Remove the CASL sender identity (email/SMS then refuse to send)", responses=responses(404))
+def delete_identity(db: StorageDep, reason: ReasonQuery) -> SenderIdentity:
+    return service.delete_identity(db, reason=reason)
+
+
+# ---------------------------------------------------------------------------- inbound
+
+
+@router.post("/inbound", status_code=201, summary="Record an inbound reply", responses=responses())
+def record_inbound(db: StorageDep, body: InboundCreate) -> InboundMessage:
+    """A body that is only an opt-out keyword (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT,
+    ARRET, ARRÊT; any case; surrounding spaces/punctuation ignored) suppresses the sender and
+    cancels their open follow-ups; any other reply completes their ladder as `responded`.
+    The answer says what was done (`action`, `suppression_id`, `tasks_responded`, `tasks_canceled`)."""
+    return service.record_inbound(db, body)
+
+
+@router.get("/inbound", summary="List inbound replies", responses=responses())
+def list_inbound(
+    db: StorageDep, response: Response, page: Page, from_: Annotated[str | None, Query(alias="from")] = None,
+    since: UtcDatetime | None = None,
+) -> list[InboundMessage]:
+    return paginate(response, service.list_inbound(db, sender=from_, since=since), page)

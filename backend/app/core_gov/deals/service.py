@@ -1,0 +1,391 @@
+"""Deals: the lead/deal pipeline. A deal moves forward one stage at a time (lead -> contacted ->
+offer_made -> under_contract -> assigned), any open deal may die, and `closed` comes only from
+finalize (every checklist item ok, from `assigned`); other modules move it only through
+set_stage_by_system. expected_spread = assignment_fee_target - costs_estimate, always computed.
+Every stage change is also an activity. Creating (one deal or a CSV import) is refused while the
+`deals` domain is throttled; an import is one transaction and skips duplicate addresses."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from typing import Any, Iterable, Sequence
+
+from pydantic import ValidationError
+
+from ..contracts import service as contracts_service
+from ..dispo import service as dispo_service
+from ..docs import service as docs_service
+from ..errors import Conflict, InvalidField
+from ..fields import country_of
+from ..golive import service as golive_service
+from ..property import service as property_service
+from ..regression import service as regression_service
+from ..storage import Storage, Transaction, actor
+from . import store
+from .schemas import (
+    Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, Finalization,
+    FinalizationItem, ImportResult, InvalidRow, Stage, StageTotals,
+)
+
+FORWARD = (Stage.lead, Stage.contacted, Stage.offer_made, Stage.under_contract, Stage.assigned)
+NEXT = {a: b for a, b in zip(FORWARD, FORWARD[1:])}
+FINAL = (Stage.closed, Stage.dead)
+# The moves other modules make: target -> the stages it may come from.
+SYSTEM_MOVES = {
+    Stage.offer_made: (Stage.lead, Stage.contacted, Stage.offer_made),  # an offer was issued
+    Stage.assigned: (Stage.under_contract,),  # dispo assigned the contract
+    Stage.under_contract: (Stage.assigned,),  # dispo fallout
+}
+SIGNED = {"signed", "active", "completed"}
+
+
+# ---------------------------------------------------------------------------------- reads
+
+
+def get_deal(db: Storage, deal_id: str) -> Deal:
+    return db.get(store.deals, deal_id)
+
+
+def find_deal(db: Storage, deal_id: str) -> Deal | None:
+    return db.find(store.deals, deal_id)
+
+
+def require_deal(db: Storage, deal_id: str, *, field: str = "deal_id") -> Deal:
+    deal = db.find(store.deals, deal_id)
+    if deal is None:
+        raise InvalidField(("body", field), f"no deal {deal_id}")
+    return deal
+
+
+def list_deals(
+    db: Storage, *, stage: str | None = None, province: str | None = None, tag: str | None = None,
+    city: str | None = None, q: str | None = None,
+) -> list[Deal]:
+    needle = q.strip().casefold() if q and q.strip() else None
+    city_key = city.strip().casefold() if city else None
+    tag_key = tag.strip().lower() if tag else None
+    found = []
+    for d in db.list(store.deals):
+        if (stage and d.stage != stage) or (province and d.province != province) or (tag_key and tag_key not in d.tags):
+            continue
+        if city_key and d.city.casefold() != city_key:
+            continue
+        if needle and needle not in d.address.casefold() and needle not in d.city.casefold() and (
+            d.seller_name is None or needle not in d.seller_name.casefold()
+        ):
+            continue
+        found.append(d)
+    return found
+
+
+def activities(db: Storage, deal_id: str) -> list[Activity]:
+    get_deal(db, deal_id)
+    return [a for a in db.entries(store.activities) if a.deal_id == deal_id]
+
+
+def summary(db: Storage) -> DealsSummary:
+    """Value of a deal = its offer_amount, else its asking_price; totals per currency."""
+    by_stage = {s.value: StageTotals() for s in Stage}
+    spread_total: dict[str, float] = defaultdict(float)
+    open_spread: dict[str, float] = defaultdict(float)
+    records = db.list(store.deals)
+    for d in records:
+        t = by_stage[d.stage.value]
+        t.count += 1
+        value = d.offer_amount if d.offer_amount is not None else (d.asking_price or 0)
+        t.value[d.currency] = round(t.value.get(d.currency, 0) + value, 2)
+        if d.expected_spread is not None:
+            t.expected_spread[d.currency] = round(t.expected_spread.get(d.currency, 0) + d.expected_spread, 2)
+            spread_total[d.currency] = round(spread_total[d.currency] + d.expected_spread, 2)
+            if d.stage not in FINAL:
+                open_spread[d.currency] = round(open_spread[d.currency] + d.expected_spread, 2)
+    return DealsSummary(count=len(records), by_stage=by_stage, expected_spread_total=dict(spread_total), open_expected_spread=dict(open_spread))
+
+
+# ---------------------------------------------------------------------------------- writes
+
+
+def _place(db: Storage, data: dict[str, Any]) -> tuple[str, str] | None:
+    """Derive the country from the province and check the linked property; return the first
+    problem as (field, message) for the caller to report, else None. Fills data["country"]."""
+    derived = country_of(data["province"])
+    if data.get("country") not in (None, derived):
+        return "country", f"province {data['province']} is in {derived}, not {data['country']}"
+    data["country"] = derived
+    pid = data.get("property_id")
+    if pid is not None and property_service.find_property(db, pid) is None:
+        return "property_id", f"no property {pid}"
+    return None
+
+
+def _raise_placed(db: Storage, data: dict[str, Any]) -> dict[str, Any]:
+    problem = _place(db, data)
+    if problem is not None:
+        raise InvalidField(("body", problem[0]), problem[1])
+    return data
+
+
+def create_deal(db: Storage, data: DealCreate) -> Deal:
+    regression_service.require_not_throttled(db, "deals")
+    fields = _raise_placed(db, data.model_dump())
+    with db.transaction("deals") as tx:
+        return tx.add(store.deals, fields)
+
+
+def update_deal(db: Storage, deal_id: str, data: DealUpdate, *, expected_version: int | None = None) -> Deal:
+    changes = data.model_dump(exclude_unset=True)
+    if "stage" in changes:
+        raise InvalidField(("body", "stage"), f"the stage changes only through POST /core/deals/{deal_id}/stage (or /finalize to close)")
+    for name in ("address", "city", "province", "costs_estimate", "tags", "currency"):
+        if name in changes and changes[name] is None:
+            raise InvalidField(("body", name), "may not be null")
+    with db.transaction("deals") as tx:
+        old = tx.get(store.deals, deal_id)
+        merged = {**old.model_dump(), **changes}
+        if "province" in changes and "country" not in changes:
+            merged["country"] = None
+        _raise_placed(db, merged)
+        return tx.update(store.deals, old, {**changes, "country": merged["country"]}, expected_version=expected_version)
+
+
+def add_activity(db: Storage, deal_id: str, data: ActivityCreate) -> Activity:
+    with db.transaction("deals") as tx:
+        tx.get(store.deals, deal_id)
+        return tx.append(store.activities, {**data.model_dump(), "deal_id": deal_id, "actor": actor.get()})
+
+
+def _transition(tx: Transaction, deal: Deal, stage: Stage, reason: str, **changes: Any) -> Deal:
+    new = tx.update(store.deals, deal, {"stage": stage, **changes}, audit="transition")
+    tx.append(store.activities, {
+        "deal_id": deal.id, "kind": ActivityKind.stage, "summary": f"{deal.stage.value} -> {stage.value}: {reason}",
+        "actor": actor.get(), "from_stage": deal.stage, "to_stage": stage,
+    }, audit=None)
+    return new
+
+
+def _check_move(deal: Deal, stage: Stage) -> None:
+    current = deal.stage.value
+    if deal.stage in FINAL:
+        raise Conflict("invalid_transition", f"the deal is {current}: it moves no further", current=current, requested=stage.value, allowed=[])
+    nxt = NEXT.get(deal.stage)
+    allowed = [s.value for s in (nxt, Stage.dead) if s is not None]
+    if stage is Stage.closed:
+        raise Conflict("invalid_transition", f"a deal closes only through finalization: POST /core/deals/{deal.id}/finalize", current=current, requested=stage.value, allowed=allowed)
+    if stage is not Stage.dead and stage is not nxt:
+        rule = f"{current} -> {nxt.value}" if nxt else f"{current} moves on only by finalize or dead"
+        raise Conflict("invalid_transition", f"a deal moves forward one stage at a time ({rule}) or to dead", current=current, requested=stage.value, allowed=allowed)
+
+
+def move_stage(db: Storage, deal_id: str, *, stage: str, reason: str) -> Deal:
+    target = Stage(stage)
+    with db.transaction("deals") as tx:
+        deal = tx.get(store.deals, deal_id)
+        _check_move(deal, target)
+        return _transition(tx, deal, target, reason)
+
+
+def _check_system_move(deal: Deal, stage: Stage) -> None:
+    sources = SYSTEM_MOVES.get(stage, ())
+    if deal.stage not in sources:
+        rule = f"needs it at {' or '.join(s.value for s in sources)}" if sources else "is not a system move"
+        raise Conflict(
+            "invalid_transition", f"the deal is {deal.stage.value}; moving it to {stage.value} {rule}",
+            current=deal.stage.value, requested=stage.value, allowed_from=[s.value for s in sources],
+        )
+
+
+def require_system_move(db: Storage, deal_id: str, *, stage: str) -> Deal:
+    """Check, without writing, that set_stage_by_system(stage) would be accepted now."""
+    deal = get_deal(db, deal_id)
+    _check_system_move(deal, Stage(stage))
+    return deal
+
+
+def set_stage_by_system(db: Storage, deal_id: str, *, stage: str, reason: str) -> Deal:
+    target = Stage(stage)
+    with db.transaction("deals") as tx:
+        deal = tx.get(store.deals, deal_id)
+        _check_system_move(deal, target)
+        return deal if deal.stage is target else _transition(tx, deal, target, reason)
+
+
+def record_offer(db: Storage, deal_id: str, *, offer_amount: float, evidence_id: str, mao: float | None = None) -> Deal:
+    with db.transaction("deals") as tx:
+        deal = tx.get(store.deals, deal_id)
+        changes: dict[str, Any] = {"offer_amount": offer_amount}
+        if mao is not None:
+            changes["mao"] = mao
+        new = tx.update(store.deals, deal, changes, audit="action")
+        tx.append(store.activities, {
+            "deal_id": deal_id, "kind": ActivityKind.offer, "actor": actor.get(), "ref": evidence_id,
+            "summary": f"offer of {offer_amount:,.2f} {deal.currency} issued (evidence {evidence_id})",
+        }, audit=None)
+        return new
+
+
+# ---------------------------------------------------------------------------------- CSV import
+
+REQUIRED_COLUMNS = ("address", "city", "province")
+ALLOWED_COLUMNS = tuple(n for n in DealCreate.model_fields)
+_PUNCT = re.compile(r"[^\w\s]")
+_SPACE = re.compile(r"\s+")
+_ABBREV = {
+    "street": "st", "avenue": "ave", "av": "ave", "road": "rd", "drive": "dr", "boulevard": "blvd", "crescent": "cres",
+    "court": "ct", "place": "pl", "lane": "ln", "terrace": "terr", "circle": "cir", "highway": "hwy", "parkway": "pkwy",
+    "square": "sq", "trail": "trl", "grove": "grv", "heights": "hts", "point": "pt", "route": "rte",
+    "north": "n", "south": "s", "east": "e", "west": "w", "apartment": "apt", "suite": "ste",
+}
+
+
+def address_key(address: str, city: str) -> str:
+    """Case, whitespace, punctuation and street-type spelling do not make two addresses differ."""
+    words = _SPACE.split(_PUNCT.sub(" ", f"{address}").casefold().strip())
+    town = _SPACE.sub(" ", _PUNCT.sub(" ", city).casefold()).strip()
+    return " ".join(_ABBREV.get(w, w) for w in words) + "|" + town
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise InvalidField(("body",), f"the file is not UTF-8 text (byte 0x{raw[e.start]:02x} on line {line}); save it as 'CSV UTF-8'") from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InvalidField(("body",), f"line {line} holds a NUL byte: this is not a text CSV file")
+    if not text.strip():
+        raise InvalidField(("body",), f"the file is empty: expected a header row (required columns: {', '.join(REQUIRED_COLUMNS)})")
+    return text
+
+
+def _header(row: list[str]) -> list[str]:
+    names = [c.strip().lower().replace(" ", "_") for c in row]
+    unknown = [n for n in names if n not in ALLOWED_COLUMNS]
+    missing = [n for n in REQUIRED_COLUMNS if n not in names]
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if unknown or missing or doubled:
+        problems = [f"unknown column(s) {', '.join(repr(n) for n in unknown)}"] if unknown else []
+        problems += [f"missing required column(s) {', '.join(missing)}"] if missing else []
+        problems += [f"repeated column(s) {', '.join(doubled)}"] if doubled else []
+        raise InvalidField(("body",), f"line 1 is not a valid header: {'; '.join(problems)}. Required: {', '.join(REQUIRED_COLUMNS)}; allowed: {', '.join(ALLOWED_COLUMNS)}")
+    return names
+
+
+def _rows(text: str) -> Iterable[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # a stray or unclosed quote is an error, not a swallowed file
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise InvalidField(("body",), f"line {line} is not valid CSV: {e}") from None
+        yield line, row
+
+
+def import_csv(db: Storage, raw: bytes) -> ImportResult:
+    regression_service.require_not_throttled(db, "deals")
+    rows = _rows(_decode(raw))
+    _, first = next(rows, (1, []))
+    header = _header(first)
+    seen = {address_key(d.address, d.city): d.id for d in db.list(store.deals)}
+    invalid: list[InvalidRow] = []
+    duplicates: list[DuplicateRow] = []
+    good: list[dict[str, Any]] = []
+    for line, row in rows:
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
+            invalid.append(InvalidRow(row=line, field="(row)", message=f"{len(row)} fields; the header has {len(header)}"))
+            continue
+        values: dict[str, Any] = {k: v.strip() for k, v in zip(header, row) if v.strip()}
+        if "tags" in values:
+            values["tags"] = re.split(r"[;|]", values["tags"])
+        try:
+            fields = DealCreate.model_validate(values).model_dump()
+        except ValidationError as e:
+            invalid += [InvalidRow(row=line, field=str(err["loc"][0]) if err["loc"] else "(row)", message=err["msg"]) for err in e.errors()]
+            continue
+        problem = _place(db, fields)
+        if problem is not None:
+            invalid.append(InvalidRow(row=line, field=problem[0], message=problem[1]))
+            continue
+        key = address_key(fields["address"], fields["city"])
+        if key in seen:
+            duplicates.append(DuplicateRow(row=line, address=fields["address"], duplicate_of=seen[key]))
+            continue
+        seen[key] = f"row {line}"
+        good.append(fields)
+    if good:
+        with db.transaction("deals") as tx:
+            for fields in good:
+                tx.add(store.deals, fields)
+    return ImportResult(added=len(good), duplicates=len(duplicates), invalid=invalid, duplicate_rows=duplicates)
+
+
+# ---------------------------------------------------------------------------------- finalization
+
+
+def _signed(db: Storage, deal_id: str, kind: str) -> FinalizationItem:
+    found = contracts_service.list_contracts(db, deal_id=deal_id, kind=kind)
+    ok = [c for c in found if c.status in SIGNED]
+    if ok:
+        return FinalizationItem(key=f"{kind}_contract_signed", ok=True, detail=f"{kind} contract {ok[0].id} is {_v(ok[0].status)}")
+    seen = ", ".join(f"{c.id} {_v(c.status)}" for c in found) or "none on file"
+    return FinalizationItem(key=f"{kind}_contract_signed", ok=False, detail=f"no signed {kind} contract for this deal ({seen})")
+
+
+def _v(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def _items(db: Storage, deal_id: str) -> list[FinalizationItem]:
+    titles = docs_service.documents_for(db, entity_id=deal_id, doc_type="title")
+    acked = [d for d in titles if d.routing_status == "acknowledged"]
+    title = FinalizationItem(
+        key="title_acknowledged", ok=bool(acked),
+        detail=f"title document {acked[0].id} acknowledged" if acked else (
+            "title document(s) not acknowledged yet: " + ", ".join(f"{d.id} {_v(d.routing_status) if d.routing_status else 'not routed'}" for d in titles) if titles else "no title document linked to this deal"
+        ),
+    )
+    assignment = dispo_service.active_assignment(db, deal_id)
+    if assignment is None:
+        fee = FinalizationItem(key="assignment_fee_recorded", ok=False, detail="no active assignment for this deal")
+    else:
+        fee = FinalizationItem(
+            key="assignment_fee_recorded", ok=(assignment.fee or 0) > 0,
+            detail=f"assignment {assignment.id} fee {assignment.fee or 0:,.2f}" + ("" if (assignment.fee or 0) > 0 else ": must be more than 0"),
+        )
+    return [_signed(db, deal_id, "purchase"), _signed(db, deal_id, "assignment"), title, fee]
+
+
+def finalization(db: Storage, deal_id: str) -> Finalization:
+    """can_close needs every item ok and the deal at `assigned`."""
+    deal = get_deal(db, deal_id)
+    items = _items(db, deal_id)
+    return Finalization(deal_id=deal_id, stage=deal.stage, can_close=deal.stage is Stage.assigned and all(i.ok for i in items), items=items)
+
+
+def _blockers(deal: Deal, items: Sequence[FinalizationItem]) -> list[dict[str, str]]:
+    found = [{"key": i.key, "detail": i.detail} for i in items if not i.ok]
+    if deal.stage is not Stage.assigned:
+        found.insert(0, {"key": "stage_assigned", "detail": f"the deal is {deal.stage.value}; it closes only from assigned"})
+    return found
+
+
+def finalize(db: Storage, deal_id: str) -> Deal:
+    golive_service.require_execution_allowed(db)
+    with db.transaction("deals", "dispo") as tx:
+        deal = tx.get(store.deals, deal_id)
+        if deal.stage in FINAL:
+            raise Conflict("invalid_transition", f"the deal is already {deal.stage.value}", current=deal.stage.value, requested="closed", allowed=[])
+        blockers = _blockers(deal, _items(db, deal_id))
+        if blockers:
+            raise Conflict("finalization_blocked", f"the deal cannot close yet: {'; '.join(b['detail'] for b in blockers)}", current=deal.stage.value, blockers=blockers)
+        assignment = dispo_service.active_assignment(db, deal_id)
+        dispo_service.mark_assignment_closed(db, assignment.id)
+        return _transition(tx, deal, Stage.closed, f"finalized with assignment {assignment.id}", closed_at=tx.now)

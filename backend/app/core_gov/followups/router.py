@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from ..http import Page, StorageDep, paginate, responses
+from ..storage import UtcDatetime
+from . import service
+from .schemas import Completion, DueBatch, Ladder, LadderCreate, Sla, Task, TaskComplete, TaskStatus
+
+router = APIRouter(prefix="/followups", tags=["followups"])
+
+
+@router.post("/ladder/create", status_code=201, summary="Create the 6-step follow-up ladder for a deal", responses=responses(409))
+def create_ladder(db: StorageDep, body: LadderCreate) -> Ladder:
+    """SMS +0 min, CALL +30, SMS +180, CALL +1440, SMS +4320, CALL +10080 after start_at (default
+    now), each moved on its own to the next allowed local time in the province. The contact is
+    the deal's seller phone (and email). 409 throttled when regression throttles `followups`;
+    409 ladder_open when the deal already has open follow-ups."""
+    return service.create_ladder(db, body)
+
+
+@router.get("/due", summary="The dispatch batch: open tasks due now that may be contacted", responses=responses())
+def due(
+    db: StorageDep, as_of: UtcDatetime | None = None, owner: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> DueBatch:
+    """While go-live is off or the kill switch is engaged: no tasks, `halted` says why. Otherwise
+    open tasks with due_at <= as_of (default now), oldest first; suppressed contacts and contacts
+    outside the contact window at as_of are listed in `held_back` with the reason."""
+    return service.due(db, as_of=as_of, owner=owner, limit=limit)
+
+
+@router.get("/sla", summary="Share of tasks completed within 30 min and 2 h of due", responses=responses())
+def sla(db: StorageDep, since: UtcDatetime | None = None) -> Sla:
+    return service.sla(db, since=since)
+
+
+@router.get("/tasks", summary="List follow-up tasks", responses=responses())
+def list_tasks(
+    db: StorageDep, response: Response, page: Page, deal_id: str | None = None, status: TaskStatus | None = None,
+    owner: str | None = None, ladder_id: str | None = None,
+) -> list[Task]:
+    return paginate(response, service.list_tasks(db, deal_id=deal_id, status=status, owner=owner, ladder_id=ladder_id), page)
+
+
+@router.get("/tasks/{task_id}", summary="Get a follow-up task", responses=responses(404))
+def get_task(db: StorageDep, task_id: str) -> Task:
+    return service.get_task(db, task_id)
+
+
+@router.post("/tasks/{task_id}/complete", summary="Record a task's outcome", responses=responses(404, 409))
+def complete_task(db: StorageDep, task_id: str, body: TaskComplete) -> Completion:
+    """Never blocked by go-live. responded/dead cancel the ladder's other open tasks; opted_out
+    adds the contact to the do-not-contact list and cancels all its open tasks (one commit).
+    409 already_completed when done twice; 409 task_canceled for a canceled task."""
+    return service.complete_task(db, task_id, body)

@@ -1,0 +1,4 @@
+from ..storage import Singleton
+from .schemas import GoLiveState
+
+state = Singleton("golive", "state", GoLiveState, default=GoLiveState)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from ..fields import Fraction, Province
+from ..http import Page, StorageDep, paginate, responses
+from ..storage import UtcDatetime
+from . import service
+from .schemas import ChannelIn, ContactCheck, Market, MarketPolicy, MarketPolicyUpsert
+
+router = APIRouter(prefix="/market", tags=["market"])
+
+
+@router.get("/policies", summary="List contact policies (the 13 provinces are seeded on first use)", responses=responses())
+def list_policies(db: StorageDep, response: Response, page: Page, province: Province | None = None) -> list[MarketPolicy]:
+    return paginate(response, [p for p in service.policies(db) if province is None or p.province == province], page)
+
+
+@router.post("/policies/upsert", summary="Create or change the policy of a province and market", responses=responses())
+def upsert_policy(db: StorageDep, body: MarketPolicyUpsert) -> MarketPolicy:
+    """An existing (province, market) row changes only the fields sent; a new row (a city market)
+    starts from the province's seeded values. The first upsert writes the whole seeded set."""
+    return service.upsert_policy(db, body)
+
+
+@router.get("/effective", summary="The policy that applies: the market's own row, else the province's ALL row", responses=responses(409))
+def effective(db: StorageDep, province: Province, market: Market = "ALL") -> MarketPolicy:
+    return service.effective(db, province=province, market=market)
+
+
+@router.get("/can-contact", summary="May this channel reach this province now (or at `at`)?", responses=responses(409))
+def can_contact(
+    db: StorageDep, province: Province, channel: ChannelIn, market: Market = "ALL",
+    at: Annotated[UtcDatetime | None, Query(description="An instant with its offset (default now)")] = None,
+    lead_score: Fraction | None = None,
+) -> ContactCheck:
+    """`at` is converted to the policy's zone; windows are local wall-clock times, start
+    inclusive, end exclusive. Refusal order: policy_disabled, channel_not_allowed,
+    lead_score_below_minimum, outside_contact_window (only this one has a next_allowed_at)."""
+    return service.can_contact(db, province=province, channel=channel.value, market=market, at=at, lead_score=lead_score)

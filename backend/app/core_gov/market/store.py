@@ -1,0 +1,4 @@
+from ..storage import Collection
+from .schemas import MarketPolicy
+
+policies = Collection("market", "policies", MarketPolicy, id_prefix="mkt")

@@ -1,0 +1,10 @@
+# buyers: feedback events, the smoothed liquidity score and nodes, a refusal.
+call 201 POST /core/buyers/liquidity/feedback '{"buyer_id": "smoke-b1", "province": "ON", "market": "Smokeville", "property_type": "sfr", "event": "bought"}'
+expect '[b["event"], b["province"]]' '["bought", "ON"]'
+call 201 POST /core/buyers/liquidity/feedback '{"buyer_id": "smoke-b2", "province": "ON", "market": "smokeville", "property_type": "sfr", "event": "no_response"}'
+call 200 GET '/core/buyers/liquidity/score?province=ON&market=Smokeville&property_type=sfr'
+expect '[b["events"], b["active_buyers"], b["response_rate"], b["close_rate"], b["score"], b["label"]]' '[2, 1, 0.5, 0.5, 42.0, "cold"]'
+call 200 GET '/core/buyers/liquidity/nodes?province=ON'
+expect '[n["events"] for n in b if n["market"].lower() == "smokeville"]' '[2]'
+call 422 POST /core/buyers/liquidity/feedback '{"buyer_id": "smoke-b1", "province": "ON", "market": "Smokeville", "property_type": "sfr", "event": "maybe"}'
+expect 'b["detail"][0]["loc"]' '["body", "event"]'

@@ -1,0 +1,47 @@
+# comms: a draft through its transitions and mark_sent (with an override, so any hour works), the
+# do-not-contact list by any phone spelling, a DNCL import, the CASL identity, an inbound reply.
+# Go-live is enabled by runbook.sh; $DEAL comes from deals.sh (a deal is created if it is unset).
+if [ -z "${DEAL:-}" ]; then
+  call 201 POST /core/deals '{"seller_name": "Smoke Seller", "seller_phone": "416-555-0150", "address": "1 Smoke Comms Rd", "city": "Hamilton", "province": "ON"}'
+  DEAL="$(field 'b["id"]')"
+fi
+call 200 PUT /core/comms/identity '{"sender_name": "Valhalla Homes Inc.", "mailing_address": "100 King St W, Toronto ON M5X 1A9", "phone": "416-555-0100", "email": "hello@valhalla.example", "unsubscribe_text": "Reply STOP to opt out."}'
+call 200 GET /core/comms/identity
+expect 'b["phone"]' '+14165550100'
+call 201 POST /core/comms/drafts "{\"channel\": \"sms\", \"to\": \"(416) 555-0188\", \"body\": \"Hi, still selling?\", \"province\": \"on\", \"deal_id\": \"$DEAL\", \"tags\": [\"Smoke\", \"smoke\"]}"
+COMMS_DRAFT="$(field 'b["id"]')"
+expect '[b["to"], b["province"], b["tags"], b["status"]]' '["+14165550188", "ON", ["smoke"], "draft"]'
+call 200 GET "/core/comms/drafts/$COMMS_DRAFT"
+call 200 PATCH "/core/comms/drafts/$COMMS_DRAFT" '{"status": "ready", "tone": "warm"}'
+expect '[b["status"], b["tone"], b["version"]]' '["ready", "warm", 2]'
+call 409 PATCH "/core/comms/drafts/$COMMS_DRAFT" '{"status": "sent"}'
+expect 'b["detail"]["code"]' invalid_transition
+call 422 POST /core/comms/drafts '{"channel": "email", "subject": "no recipient"}'
+expect 'b["detail"][0]["loc"]' '["body", "to"]'
+call 422 POST /core/comms/drafts '{"channel": "sms", "to": "416-555-0188"}'
+expect 'b["detail"][0]["loc"]' '["body", "province"]'
+call 200 POST "/core/comms/drafts/$COMMS_DRAFT/mark_sent" '{"override_reason": "smoke: any hour"}'
+expect '[b["status"], b["sent_at"] is not None]' '["sent", true]'
+call 200 GET "/core/comms/sendlog?deal_id=$DEAL"
+expect '[len(b), b[0]["draft_id"], b[0]["body"].endswith("Reply STOP to opt out.")]' "[1, \"$COMMS_DRAFT\", true]"
+call 409 PATCH "/core/comms/drafts/$COMMS_DRAFT" '{"body": "changed"}'
+expect 'b["detail"]["code"]' sent_immutable
+call 201 POST /core/comms/suppressions '{"value": "(416) 555-0177", "reason": "opt_out", "source": "smoke"}'
+SUPPRESSION="$(field 'b["id"]')"
+expect 'b["value"]' '+14165550177'
+call 200 POST /core/comms/suppressions '{"value": "+1 416 555 0177"}'
+expect 'b["id"]' "$SUPPRESSION"
+call 200 GET '/core/comms/suppressions/check?to=4165550177'
+expect 'b["suppressed"]' true
+call 201 POST /core/comms/drafts '{"channel": "sms", "to": "416.555.0177", "body": "hello", "province": "ON"}'
+call 409 POST "/core/comms/drafts/$(field 'b["id"]')/mark_sent" '{"override_reason": "smoke"}'
+expect 'b["detail"]["code"]' suppressed
+call 409 DELETE "/core/comms/suppressions/$SUPPRESSION?reason=smoke"
+expect 'b["detail"]["code"]' retention_period
+call 422 DELETE "/core/comms/suppressions/$SUPPRESSION"
+CT=text/csv call 201 POST "/core/comms/suppressions/import?list_date=$(date -u +%F)" $'phone\n905-555-0111\n(905) 555-0111\nnope\n'
+expect '[b["added"], b["duplicates"], b["invalid"][0]["row"]]' '[1, 1, 4]'
+call 201 POST /core/comms/inbound '{"from": "+1 905 555 0122", "channel": "sms", "body": "Who is this?"}'
+expect 'b["action"]' recorded
+call 200 GET '/core/comms/inbound?from=905-555-0122'
+expect 'len(b)' 1

@@ -1,0 +1,57 @@
+"""Outreach fixtures: go-live on, a sender identity, a fresh DNCL list, a lead with a phone.
+
+Go-live is switched on by writing golive's state through the store core (the runbook's other
+requirements belong to other modules' tests); everything else goes through HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core_gov.golive import service as golive_service
+from app.core_gov.golive import store as golive_store
+from app.core_gov.storage import Storage
+from app.main import create_app
+from app.settings import Settings
+
+IDENTITY = {
+    "sender_name": "Valhalla Homes Inc.", "mailing_address": "100 King St W, Toronto ON M5X 1A9",
+    "phone": "416-555-0100", "unsubscribe_text": "Reply STOP to opt out.",
+}
+
+
+@pytest.fixture
+def live(db):
+    """Go-live enabled, kill switch clear."""
+    with db.transaction("golive") as tx:
+        tx.write(golive_store.state, golive_service.state(db).model_copy(update={"enabled": True, "reason": "test fixture"}))
+    return db
+
+
+@pytest.fixture
+def identity(client):
+    r = client.put("/core/comms/identity", json=IDENTITY)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+@pytest.fixture
+def dncl(client):
+    """A National DNCL list dated today (2026-01-05) holding one unrelated number."""
+    r = client.post("/core/comms/suppressions/import?list_date=2026-01-05", content=b"phone\n905-555-0111\n", headers={"Content-Type": "text/csv"})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def make_deal(client, phone="416-555-0199", **fields):
+    body = {"seller_name": "Jane Roy", "seller_phone": phone, "seller_email": "Jane.Roy@Example.com",
+            "address": "12 Elm Street", "city": "Hamilton", "province": "ON", **fields}
+    r = client.post("/core/deals", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def make_draft(client, **fields):
+    body = {"channel": "sms", "to": "(416) 555-0199", "body": "Hi Jane, still thinking about selling?", "province": "ON", **fields}
+    r = client.post("/core/comms/drafts", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
