@@ -9,9 +9,6 @@ import pytest
 
 from app.core_gov.golive import service as golive_service
 from app.core_gov.golive import store as golive_store
-from app.core_gov.storage import Storage
-from app.main import create_app
-from app.settings import Settings
 
 IDENTITY = {
     "sender_name": "Valhalla Homes Inc.", "mailing_address": "100 King St W, Toronto ON M5X 1A9",

@@ -8,7 +8,7 @@ import pytest
 from app.core_gov.errors import InvalidField, NotFound, PreconditionFailed
 from app.core_gov.storage import FrozenClock, Storage
 
-from .models import Note, counter, events, notes, others
+from .models import counter, events, notes, others
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ Rule refusals (409) and execution refusals (423) share one shape:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 
 class CoreError(Exception):
@@ -82,3 +82,20 @@ class StoreUnavailable(CoreError):
 
     def __init__(self, message: str):
         super().__init__({"code": "store_unavailable", "message": message})
+
+
+def require_transition(what: str, moves: Mapping[Any, Iterable[Any]], current: Any, new: Any) -> str:
+    """Check a status change against a state machine's table of allowed moves.
+
+    Returns the audit action: "update" when the status stays, "transition" when the table allows
+    the move. Anything else is 409 invalid_transition naming the states it may move to."""
+    if new == current:
+        return "update"
+    allowed = [s.value for s in moves[current]]
+    if new not in moves[current]:
+        raise Conflict(
+            "invalid_transition",
+            f"the {what} is {current.value}: it can move to {', '.join(allowed) or 'nothing (it is final)'}, not to {new.value}",
+            current=current.value, requested=new.value, allowed=allowed,
+        )
+    return "transition"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..deals import service as deals_service
-from ..errors import Conflict, InvalidField
+from ..errors import Conflict, InvalidField, require_transition
 from ..storage import Storage, matches
 from . import store
 from .schemas import Contract, ContractCreate, ContractStatus, ContractUpdate
@@ -44,15 +44,6 @@ def create_contract(db: Storage, data: ContractCreate) -> Contract:
         return tx.add(store.contracts, data)
 
 
-def require_transition(current: ContractStatus, new: ContractStatus) -> None:
-    if new != current and new not in TRANSITIONS[current]:
-        allowed = [s.value for s in TRANSITIONS[current]]
-        raise Conflict(
-            "invalid_transition", f"a {current.value} contract can move to {', '.join(allowed) or 'nothing (final)'}, not {new.value}",
-            current=current.value, requested=new.value, allowed=allowed,
-        )
-
-
 def update_contract(db: Storage, contract_id: str, data: ContractUpdate, *, expected_version: int | None = None) -> Contract:
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     if changes.get("deal_id") is not None:
@@ -60,7 +51,7 @@ def update_contract(db: Storage, contract_id: str, data: ContractUpdate, *, expe
     with db.transaction("contracts") as tx:
         old = tx.get(store.contracts, contract_id)
         status = ContractStatus(changes.get("status", old.status))
-        require_transition(old.status, status)
+        require_transition("contract", TRANSITIONS, old.status, status)
         if old.status not in UNSIGNED:
             before = old.model_dump()
             changed = [k for k in TERMS if k in changes and changes[k] != before[k]]

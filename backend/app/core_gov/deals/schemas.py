@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from ..fields import E164, Currency, Email, Fraction, Money, Name, Phone, PropertyType, Region, Tags, Text
 from ..http import NonBlank

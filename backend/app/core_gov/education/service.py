@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..errors import Conflict, InvalidField
+from ..errors import Conflict, InvalidField, require_transition
 from ..storage import Storage, matches
 from . import store
 from .schemas import (
@@ -66,14 +66,8 @@ def update_course(db: Storage, course_id: str, data: CourseUpdate, *, expected_v
     _reject_nulls(changes, "status")
     with db.transaction("education") as tx:
         old = tx.get(store.courses, course_id)
-        new_status = changes.get("status", old.status)
-        if new_status != old.status and new_status not in COURSE_MOVES[old.status]:
-            raise Conflict(
-                "invalid_transition", f"a course moves {old.status.value} -> {', '.join(sorted(s.value for s in COURSE_MOVES[old.status]))}, not to {new_status.value}",
-                current=old.status.value, requested=new_status.value,
-            )
-        moved = new_status != old.status
-        return tx.update(store.courses, old, changes, expected_version=expected_version, audit="transition" if moved else "update")
+        audit = require_transition("course", COURSE_MOVES, old.status, changes.get("status", old.status))
+        return tx.update(store.courses, old, changes, expected_version=expected_version, audit=audit)
 
 
 # ------------------------------------------------------------------------------ lessons

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ..deals import service as deals_service
-from ..errors import Conflict, InvalidField
+from ..errors import Conflict, InvalidField, require_transition
 from ..storage import Storage, matches
 from . import store
 from .schemas import (
@@ -31,19 +31,6 @@ TASK_TRANSITIONS = {
     TS.canceled: (),
 }
 OPEN_TASK = (TS.todo, TS.in_progress, TS.blocked)
-
-
-def _transition(what: str, table: dict[Any, tuple[Any, ...]], current: Any, new: Any) -> str:
-    """'transition' when the status moves (refused unless the table allows it), else 'update'."""
-    if new == current:
-        return "update"
-    if new not in table[current]:
-        allowed = [s.value for s in table[current]]
-        raise Conflict(
-            "invalid_transition", f"a {current.value} {what} can move to {', '.join(allowed) or 'nothing (final)'}, not {new.value}",
-            current=current.value, requested=new.value, allowed=allowed,
-        )
-    return "transition"
 
 
 def _require_pro(db: Storage, pro_id: str, field: str) -> Professional:
@@ -213,7 +200,7 @@ def update_retainer(db: Storage, retainer_id: str, data: RetainerUpdate, *, expe
     changes = data.model_dump(exclude_unset=True)
     with db.transaction("pros") as tx:
         old = tx.get(store.retainers, retainer_id)
-        audit = _transition("retainer", RETAINER_TRANSITIONS, old.status, changes.get("status", old.status))
+        audit = require_transition("retainer", RETAINER_TRANSITIONS, old.status, changes.get("status", old.status))
         changes.update(_usage(old.hours_used, changes.get("hours_included", old.hours_included)))
         return tx.update(store.retainers, old, changes, expected_version=expected_version, audit=audit)
 
@@ -271,7 +258,7 @@ def update_handoff(db: Storage, handoff_id: str, data: HandoffUpdate, *, expecte
     with db.transaction("pros") as tx:
         old = tx.get(store.handoffs, handoff_id)
         status = changes.get("status", old.status)
-        audit = _transition("handoff", HANDOFF_TRANSITIONS, old.status, status)
+        audit = require_transition("handoff", HANDOFF_TRANSITIONS, old.status, status)
         if audit == "transition":
             if status == HS.completed:
                 checklist = data.checklist if "checklist" in changes else old.checklist
@@ -316,7 +303,7 @@ def update_task(db: Storage, task_id: str, data: TaskUpdate, *, expected_version
             _require_pro(db, changes["pro_id"], "pro_id")
         old = tx.get(store.tasks, task_id)
         status = changes.get("status", old.status)
-        audit = _transition("task", TASK_TRANSITIONS, old.status, status)
+        audit = require_transition("task", TASK_TRANSITIONS, old.status, status)
         if changes.get("rating") is not None and status != TS.done:
             raise Conflict("task_not_done", f"a task is rated once it is done; {old.id} is {status.value}", status=status.value)
         if audit == "transition" and status == TS.done:
