@@ -1,11 +1,12 @@
-"""Benchmark a real server over HTTP: reads, lists, creates and patches at N records.
+"""Benchmark a real server over HTTP: reads, pages, lists, creates, patches and log appends.
 
-Usage: scripts/bench [--sizes 1000,10000] [--seconds 3] [--concurrency 1,8]
+Usage: scripts/bench [--sizes 1000,10000,100000] [--seconds 3] [--concurrency 1,8]
 
 For each N it preloads N holdings of about 500 bytes into a fresh data dir, starts
-`valhalla serve` on it, and reports ops/s and p50/p95/p99 per operation, beside the floors that
-bound them: an empty HTTP round trip, one fsync'd replace of the file at N, and one fsync'd
-append. At the end it checks that every acknowledged create is on disk.
+`valhalla serve` on it, and reports ops/s, p50/p95/p99 and, for writes, the mean number of
+transactions per durable commit (group commit), beside the floors that bound them: an empty HTTP
+round trip, one fsync'd replace of the file at N, and one fsync'd append. It reports the
+server's start time, its RSS, and checks that every acknowledged write is on disk.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend"))
 
 from app.core_gov.holdings import store as holdings_store  # noqa: E402
+from app.core_gov.kpi import store as kpi_store  # noqa: E402
 from app.core_gov.storage import Storage, files  # noqa: E402
 
 NOTE = "Tenanted duplex near transit; roof 2019, furnace 2021; seller motivated, estate sale. " * 3
@@ -126,10 +128,12 @@ def bench_size(n: int, seconds: float, levels: list[int]) -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             wait_ready(base)
+            health_s = time.perf_counter() - started
             with httpx.Client(base_url=base) as c:
                 c.get(f"/core/holdings/{ids[0]}")  # first read loads the file
             start_s = time.perf_counter() - started
             created: list[str] = []
+            appended: list[str] = []
             created_lock = threading.Lock()
 
             def empty(client, i):
@@ -151,20 +155,42 @@ def bench_size(n: int, seconds: float, levels: list[int]) -> None:
             def patch(client, i):
                 return client.patch(f"/core/holdings/{ids[i % n]}", json={"value_estimate": 300000 + i}).status_code == 200
 
-            print(f"\nN = {n:,} records ({fl['file_mb']:.1f} MB file); server ready with the file loaded in {start_s:.2f} s")
+            def listing(client, i):  # a filtered list: one pass over every record
+                return client.get("/core/holdings", params={"asset_type": "property", "jurisdiction": "ON", "limit": 50}).status_code == 200
+
+            def append(client, i):  # an append-only write: one line in kpi/events.jsonl
+                r = client.post("/core/kpi/events", json={"metric": "bench_metric", "domain": "bench", "value": 1})
+                if r.status_code == 201:
+                    with created_lock:
+                        appended.append(r.json()["id"])
+                return r.status_code == 201
+
+            def writes(client) -> tuple[int, int]:
+                w = client.get("/core/system/debug").json()["writes"]
+                return w["commits"], w["transactions"]
+
+            print(f"\nN = {n:,} records ({fl['file_mb']:.1f} MB file); server answering in {health_s:.2f} s, "
+                  f"with the file loaded in {start_s:.2f} s")
             print(f"floors: fsync'd replace of the file {fl['replace_ms']:.2f} ms, fsync'd append {fl['append_ms']:.3f} ms")
-            print(f"{'operation':<10}{'conc':>5}{'ops/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
-            for name, op in (("empty", empty), ("get", get), ("page50", page), ("create", create), ("patch", patch)):
+            print(f"{'operation':<10}{'conc':>5}{'ops/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'tx/commit':>10}{'errors':>8}")
+            ops = (("empty", empty), ("get", get), ("page50", page), ("list", listing), ("create", create), ("patch", patch), ("append", append))
+            for name, op in ops:
                 for conc in levels:
-                    lat, errors, rate = run(base, conc, seconds, op)
-                    print(f"{name:<10}{conc:>5}{rate:>10.0f}{pct(lat, 50):>9.2f}{pct(lat, 95):>9.2f}{pct(lat, 99):>9.2f}{errors:>8}")
+                    with httpx.Client(base_url=base) as c:
+                        before = writes(c)
+                        lat, errors, rate = run(base, conc, seconds, op)
+                        after = writes(c)
+                    commits, txs = after[0] - before[0], after[1] - before[1]
+                    grouped = f"{txs / commits:.1f}" if commits else "-"
+                    print(f"{name:<10}{conc:>5}{rate:>10.0f}{pct(lat, 50):>9.2f}{pct(lat, 95):>9.2f}{pct(lat, 99):>9.2f}{grouped:>10}{errors:>8}")
             print(f"server RSS {rss_mb(server.pid):.0f} MB")
         finally:
             server.terminate()
             server.wait(timeout=30)
     on_disk = {r.id for r in Storage(data_dir).list(holdings_store.holdings)}
-    missing = [i for i in created if i not in on_disk]
-    print(f"durability: {len(created):,} acknowledged creates, {len(missing)} missing from disk")
+    logged = {e.id for e in Storage(data_dir).entries(kpi_store.events)}
+    missing = [i for i in created if i not in on_disk] + [i for i in appended if i not in logged]
+    print(f"durability: {len(created):,} acknowledged creates and {len(appended):,} appends, {len(missing)} missing from disk")
     if missing:
         raise SystemExit("FAILED: acknowledged writes are missing")
 
@@ -197,7 +223,7 @@ def wait_ready(base: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--concurrency", default="1,8")
     args = parser.parse_args()

@@ -76,6 +76,7 @@ def test_queued_transactions_share_one_commit_and_a_failing_one_is_dropped_alone
     assert [e.kind for e in db.entries(events)] == titles
     assert db.read(counter).value == 4  # each body saw the state the previous one left
     assert len(writes) == 2  # a alone, then b, d and e in one commit
+    assert db.stats == {"commits": 2, "transactions": 4}
     fresh = Storage(db.data_dir)
     assert [n.title for n in fresh.list(notes)] == titles and fresh.read(counter).value == 4
 
@@ -103,3 +104,58 @@ def test_group_worker_sigkill_loses_no_acknowledged_write(tmp_path):
     kinds = [e.kind for e in db.entries(events)]
     assert acked <= titles  # nothing acknowledged is lost
     assert sorted(kinds) == sorted(titles)  # each transaction landed whole: note and event together
+
+
+def test_writes_append_to_logs_without_parsing_them(db, monkeypatch):
+    with db.transaction("t_notes") as tx:
+        tx.append(events, {"kind": "seed"})
+    parsed: list[str] = []
+    real = engine._parse_log
+    monkeypatch.setattr(engine, "_parse_log", lambda d, data: (parsed.append(d.relpath), real(d, data))[1])
+    fresh = Storage(db.data_dir)
+    for i in range(3):
+        with fresh.transaction("t_notes") as tx:
+            tx.add(notes, {"title": f"n{i}"})  # also appends to t_notes/audit.jsonl
+            tx.append(events, {"kind": f"k{i}"})
+    assert parsed == []
+    assert [e.kind for e in fresh.entries(events)] == ["seed", "k0", "k1", "k2"]
+    assert parsed == ["t_notes/events.jsonl"]
+
+
+def test_a_body_reading_a_log_sees_entries_pending_in_a_held_commit_once(db, monkeypatch):
+    with db.transaction("t_notes") as tx:
+        tx.append(events, {"kind": "committed"})
+    fresh = Storage(db.data_dir)  # its cache has never parsed the log
+    writing, release = threading.Event(), threading.Event()
+
+    def hold(step: str) -> None:
+        if step == "log_appended" and not writing.is_set():
+            writing.set()  # the first batch's line is on disk, its commit not finished
+            assert release.wait(10)
+
+    monkeypatch.setattr(engine, "FAULT", hold)
+
+    def first() -> None:
+        with fresh.transaction("t_notes") as tx:
+            tx.append(events, {"kind": "pending"})
+
+    t = threading.Thread(target=first)
+    t.start()
+    assert writing.wait(10)
+    seen: list[str] = []
+    body_ran = threading.Event()
+
+    def second() -> None:
+        with fresh.transaction("t_notes") as tx:
+            tx.append(events, {"kind": "mine"})
+            seen.extend(e.kind for e in tx.entries(events))
+            body_ran.set()
+
+    s = threading.Thread(target=second)
+    s.start()
+    assert body_ran.wait(10)  # its body ran while the first commit was held
+    release.set()
+    t.join(10)
+    s.join(10)
+    assert seen == ["committed", "pending", "mine"]
+    assert [e.kind for e in Storage(db.data_dir).entries(events)] == ["committed", "pending", "mine"]

@@ -173,6 +173,8 @@ class Storage:
         self._modules: dict[str, _Module] = {}
         self._modules_lock = threading.Lock()
         self._opened: set[str] = set()
+        # Since start: durable writes, and the transactions they carried (group commit shares one).
+        self.stats = {"commits": 0, "transactions": 0}
 
     def now(self):
         return self.clock.now()
@@ -230,14 +232,18 @@ class Storage:
         tx = _current.get()
         return tx if tx is not None and d.module in tx.modules else None
 
-    def _load(self, d: Descriptor, *, locked: bool = False) -> _Cached:
+    def _load(self, d: Descriptor, *, locked: bool = False, parse: bool = True) -> _Cached:
+        """The file's cached state, re-read when its stat key changed. Under the lock a torn log
+        tail is trimmed. With parse=False a log is not parsed (an append needs only its length)."""
         if d.module not in self._opened:
             self._open(d.module)
         path = self.path(d)
         cached = self._cache.get(d.relpath)
         key = files.stat_key(path)
-        if cached is not None and cached.key == key and not (locked and cached.torn):
+        if cached is not None and cached.key == key and not (locked and cached.torn) and (cached.value is not None or not parse):
             return cached
+        if isinstance(d, Log) and not parse:
+            return self._log_extent(d, locked)
         snap = files.read_snapshot(path)
         if snap is None:
             empty: Any = ((), {}) if isinstance(d, Collection) else (() if isinstance(d, Log) else None)
@@ -255,6 +261,20 @@ class Storage:
                 if locked and fresh.torn:
                     files.truncate(path, valid)  # the torn line was never acknowledged
                     fresh = _Cached(files.stat_key(path), entries, size=valid)
+        self._cache[d.relpath] = fresh
+        return fresh
+
+    def _log_extent(self, d: Log, locked: bool) -> _Cached:
+        path = self.path(d)
+        extent = files.log_extent(path)
+        if extent is None:
+            fresh = _Cached(None, ())
+        else:
+            key, valid, size = extent
+            fresh = _Cached(key, None, size=valid, torn=valid != size)
+            if locked and fresh.torn:
+                files.truncate(path, valid)  # the torn line was never acknowledged
+                fresh = _Cached(files.stat_key(path), None, size=valid)
         self._cache[d.relpath] = fresh
         return fresh
 
@@ -285,7 +305,7 @@ class Storage:
         names = tuple(sorted(set(modules)))
         if len(names) != 1:
             with self.locked(*names):
-                tx = Transaction(self, names, base=lambda d: self._load(d, locked=True))
+                tx = Transaction(self, names, base=lambda d, parse: self._load(d, locked=True, parse=parse))
                 token = _current.set(tx)
                 try:
                     yield tx
@@ -294,12 +314,13 @@ class Storage:
                 changes = tx.changes()
                 if changes:
                     self._write(changes)
+                    self.stats["transactions"] += 1
             return
 
         mod = self._module(names[0])
         with mod.thread_lock:
             self._hold_file_lock(mod)
-            tx = Transaction(self, names, base=lambda d: self._view(mod, d))
+            tx = Transaction(self, names, base=lambda d, parse: self._view(mod, d, parse))
             token = _current.set(tx)
             try:
                 yield tx
@@ -322,12 +343,22 @@ class Storage:
         elif inflight is not None:
             inflight.done.wait()
 
-    def _view(self, mod: _Module, d: Descriptor) -> _Cached:
+    def _view(self, mod: _Module, d: Descriptor, parse: bool) -> _Cached:
         """The newest state of a file: the open batch's, else the in-flight batch's, else disk."""
-        for batch in (mod.batch, mod.inflight):
-            if batch is not None and d in batch.changes.views:
-                return batch.changes.views[d]
-        return self._load(d, locked=True)
+        pending = [b for b in (mod.inflight, mod.batch) if b is not None and d in b.changes.views]
+        if not pending:
+            return self._load(d, locked=True, parse=parse)
+        newest = pending[-1].changes.views[d]
+        if newest.value is not None or not parse:
+            return newest
+        # A log whose entries were never parsed: the committed prefix from disk (not the bytes
+        # the in-flight batch may be writing now), then the entries still pending.
+        snap = files.read_snapshot(self.path(d))
+        committed = snap[1][: pending[0].changes.log_base[d]] if snap else b""
+        entries = list(_parse_log(d, committed)[0])  # type: ignore[arg-type]
+        for batch in pending:
+            entries += batch.changes.log_entries[d]
+        return _Cached(None, tuple(entries), size=newest.size)
 
     def _await_commit(self, mod: _Module, batch: Batch) -> None:
         """Return once the batch holding this transaction is durable; the first waiter to get
@@ -347,6 +378,7 @@ class Storage:
         try:
             if todo.error is None:
                 self._write(todo.changes)
+                self.stats["transactions"] += todo.members
         except (OSError, StoreUnavailable) as e:
             todo.error = f"could not write {mod.name}: {e}; nothing in this group was acknowledged"
         finally:
@@ -478,6 +510,7 @@ class Storage:
 
     def _write(self, changes: Changes) -> None:
         """Commit changes with the manifest protocol of the module docstring."""
+        self.stats["commits"] += 1
         storage = self
         txn = new_id("tx")
         replaces: list[tuple[Path, Path, Descriptor, _Cached]] = []

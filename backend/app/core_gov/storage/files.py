@@ -32,10 +32,11 @@ def array_item(value: object) -> bytes:
     return b"  " + orjson.dumps(value, option=DUMP_OPTIONS).replace(b"\n", b"\n  ")
 
 
-def join_array(items: list[bytes]) -> bytes:
+def join_array(items: list[bytes]) -> list[bytes]:
+    """The pieces of a pretty JSON array, written in turn (no second copy of a large file)."""
     if not items:
-        return b"[]\n"
-    return b"[\n" + b",\n".join(items) + b"\n]\n"
+        return [b"[]\n"]
+    return [b"[\n", b",\n".join(items), b"\n]\n"]
 
 
 def fsync_dir(path: Path) -> None:
@@ -53,13 +54,15 @@ def file_mode(path: Path, default: int = 0o644) -> int:
         return default
 
 
-def write_temp(target: Path, data: bytes, txn: str, before_sync: Callable[[], None] | None = None) -> Path:
-    """Write ``data`` next to ``target`` under a unique name, with the target's mode, fsynced."""
+def write_temp(target: Path, data: bytes | list[bytes], txn: str, before_sync: Callable[[], None] | None = None) -> Path:
+    """Write ``data`` (bytes, or pieces in order) next to ``target`` under a unique name, with
+    the target's mode, fsynced."""
     tmp = target.with_name(f".{target.name}.{txn}{TMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode(target))
     try:
         os.fchmod(fd, file_mode(target))  # O_CREAT's mode is masked by the umask
-        _write_all(fd, data)
+        for piece in [data] if isinstance(data, bytes) else data:
+            _write_all(fd, piece)
         if before_sync is not None:
             before_sync()
         os.fsync(fd)
@@ -124,6 +127,26 @@ def read_snapshot(path: Path) -> tuple[tuple[int, int, int], bytes] | None:
     except FileNotFoundError:
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino), data
+
+
+def log_extent(path: Path) -> tuple[tuple[int, int, int], int, int] | None:
+    """A log's stat key, the length of its complete lines and its size, without parsing it:
+    only the end of the file is read, to find the last newline."""
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            end = st.st_size
+            while end > 0:
+                start = max(0, end - 65536)
+                f.seek(start)
+                chunk = f.read(end - start)
+                nl = chunk.rfind(b"\n")
+                if nl >= 0:
+                    return (st.st_mtime_ns, st.st_size, st.st_ino), start + nl + 1, st.st_size
+                end = start
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino), 0, st.st_size
 
 
 def stat_key(path: Path) -> tuple[int, int, int] | None:

@@ -62,7 +62,7 @@ def serialised(model: type[BaseModel], records: Sequence[Record], frags: list[by
 class Transaction:
     """Staged changes to the files of the locked modules; committed when the body returns."""
 
-    def __init__(self, storage: "Storage", modules: tuple[str, ...], base: Callable[[Descriptor], "_Cached"]):
+    def __init__(self, storage: "Storage", modules: tuple[str, ...], base: Callable[[Descriptor, bool], "_Cached"]):
         self.storage = storage
         self.modules = modules
         self._lookup = base
@@ -78,11 +78,12 @@ class Transaction:
         if d.module not in self.modules:
             raise RuntimeError(f"{d.relpath} is not in this transaction's modules {list(self.modules)}")
 
-    def _cached(self, d: Descriptor) -> "_Cached":
-        if d not in self._base:
+    def _cached(self, d: Descriptor, parse: bool = True) -> "_Cached":
+        base = self._base.get(d)
+        if base is None or (parse and base.value is None):
             self._held(d)
-            self._base[d] = self._lookup(d)
-        return self._base[d]
+            base = self._base[d] = self._lookup(d, parse)
+        return base
 
     def list(self, d: Collection[R]) -> Sequence[R]:
         if d in self._records:
@@ -234,11 +235,13 @@ class Transaction:
         for d, value in self._singletons.items():
             out.views[d] = _Cached(None, value)
         for d, new_entries in self._appends.items():
-            base = self._cached(d)
+            base = self._cached(d, parse=False)  # an append needs the log's length, not its entries
             data = b"".join(files.dumps_line(e.model_dump()) for e in new_entries)
-            out.views[d] = _Cached(None, (*base.value, *new_entries), size=base.size + len(data))
+            entries = None if base.value is None else (*base.value, *new_entries)
+            out.views[d] = _Cached(None, entries, size=base.size + len(data))
             out.log_base[d] = base.size
             out.log_data[d] = [data]
+            out.log_entries[d] = list(new_entries)
         return out
 
 
@@ -249,12 +252,14 @@ class Changes:
     views: dict[Descriptor, "_Cached"] = field(default_factory=dict)
     log_base: dict[Log, int] = field(default_factory=dict)
     log_data: dict[Log, list[bytes]] = field(default_factory=dict)
+    log_entries: dict[Log, list[Entry]] = field(default_factory=dict)
 
     def merge(self, later: "Changes") -> None:
         self.views.update(later.views)  # a later transaction started from the earlier one's view
         for d, base in later.log_base.items():
             self.log_base.setdefault(d, base)
             self.log_data.setdefault(d, []).extend(later.log_data[d])
+            self.log_entries.setdefault(d, []).extend(later.log_entries[d])
 
     def __bool__(self) -> bool:
         return bool(self.views)

@@ -83,4 +83,5 @@ class Debug(BaseModel):
     uptime_seconds: float
     data_dir: str
     files: list[FileStat]
+    writes: dict[str, int]  # commits since start, and the transactions they carried
     settings: dict[str, object]

@@ -100,6 +100,7 @@ def debug(db: Storage, settings: Settings, version: str, started_at: datetime) -
         uptime_seconds=round((now - started_at).total_seconds(), 3),
         data_dir=str(data_dir.resolve()),
         files=stats,
+        writes=dict(db.stats),
         settings={
             "data_dir": str(settings.data_dir), "host": settings.host, "port": settings.port, "tz": settings.tz,
             "max_body": settings.max_body, "cors_origins": list(settings.cors_origins),
