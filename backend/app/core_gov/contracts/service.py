@@ -10,7 +10,7 @@ from typing import Any
 
 from ..deals import service as deals_service
 from ..errors import Conflict, InvalidField, require_transition
-from ..storage import Storage, matches
+from ..storage import Storage, select
 from . import store
 from .schemas import Contract, ContractCreate, ContractStatus, ContractUpdate
 
@@ -30,7 +30,7 @@ TERMS = ("deal_id", "parties", "amount", "currency")
 
 
 def list_contracts(db: Storage, *, deal_id: str | None = None, kind: str | None = None, status: str | None = None) -> list[Contract]:
-    return [c for c in db.list(store.contracts) if matches(c, {"deal_id": deal_id, "kind": kind, "status": status})]
+    return list(select(db.list(store.contracts), {"deal_id": deal_id, "kind": kind, "status": status}))
 
 
 def get_contract(db: Storage, contract_id: str) -> Contract:

@@ -23,7 +23,7 @@ from ..buyers import service as buyers_service
 from ..deals import service as deals_service
 from ..errors import Conflict, InvalidField
 from ..golive import service as golive_service
-from ..storage import Storage, matches
+from ..storage import Storage, select
 from . import store
 from .schemas import (
     Assignment, AssignmentCreate, AssignmentStatus, AssignmentUpdate, Buyer, BuyerCreate, BuyerUpdate,
@@ -49,7 +49,7 @@ def _value(v: Any) -> Any:
 
 
 def list_buyers(db: Storage, *, active: bool | None = None, province: str | None = None, property_type: str | None = None) -> list[Buyer]:
-    found = [b for b in db.list(store.buyers) if matches(b, {"active": active})]
+    found = list(select(db.list(store.buyers), {"active": active}))
     if province is not None:
         found = [b for b in found if not b.buy_box.provinces or province.upper() in b.buy_box.provinces]
     if property_type is not None:
@@ -221,7 +221,7 @@ def _current_assignment(db: Storage, deal_id: str) -> Assignment | None:
 
 def list_assignments(db: Storage, *, deal_id: str | None = None, buyer_id: str | None = None, status: str | None = None) -> list[Assignment]:
     filters = {"deal_id": deal_id, "buyer_id": buyer_id, "status": status}
-    return [a for a in db.list(store.assignments) if matches(a, filters)]
+    return list(select(db.list(store.assignments), filters))
 
 
 def get_assignment(db: Storage, assignment_id: str) -> Assignment:

@@ -7,7 +7,7 @@ never repeated or undone: 409 `invalid_transition`)."""
 from __future__ import annotations
 
 from ..errors import Conflict
-from ..storage import Storage, matches
+from ..storage import Storage, select
 from . import store
 from .schemas import Document, DocumentCreate, DocumentUpdate, RouteRequest, RoutingStatus
 
@@ -18,7 +18,7 @@ def list_documents(
     db: Storage, *, doc_type: str | None = None, entity_id: str | None = None, tag: str | None = None, routing_status: str | None = None,
 ) -> list[Document]:
     filters = {"doc_type": doc_type, "entity_ids": entity_id, "tags": tag.strip().lower() if tag else None, "routing_status": routing_status}
-    return [d for d in db.list(store.documents) if matches(d, filters)]
+    return list(select(db.list(store.documents), filters))
 
 
 def documents_for(db: Storage, *, entity_id: str, doc_type: str | None = None) -> list[Document]:

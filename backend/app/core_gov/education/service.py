@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from ..errors import Conflict, InvalidField, require_transition
-from ..storage import Storage, matches
+from ..storage import Storage, matches, select
 from . import store
 from .schemas import (
     Course, CourseCreate, CourseStatus, CourseUpdate, Enrollment, EnrollmentCreate, EnrollmentStatus, EnrollmentUpdate,
@@ -49,7 +49,7 @@ def _percent(done: int, total: int) -> float:
 
 
 def list_courses(db: Storage, *, status: str | None = None) -> list[Course]:
-    return [c for c in db.list(store.courses) if matches(c, {"status": status})]
+    return list(select(db.list(store.courses), {"status": status}))
 
 
 def get_course(db: Storage, course_id: str) -> Course:

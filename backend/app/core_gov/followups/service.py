@@ -21,7 +21,7 @@ from ..golive import service as golive_service
 from ..kpi import service as kpi_service
 from ..market import service as market_service
 from ..regression import service as regression_service
-from ..storage import Storage, Transaction, matches, new_id
+from ..storage import Storage, Transaction, select, new_id
 from . import store
 from .schemas import (
     ENDING_OUTCOMES, LADDER, Completion, DueBatch, HeldBack, Ladder, LadderCreate, Outcome, Sla, SlaFigures, Task,
@@ -177,7 +177,7 @@ def list_tasks(
     db: Storage, *, deal_id: str | None = None, status: str | None = None, owner: str | None = None, ladder_id: str | None = None,
 ) -> list[Task]:
     filters = {"deal_id": deal_id, "status": status, "owner": owner, "ladder_id": ladder_id}
-    return [t for t in db.list(store.tasks) if matches(t, filters)]
+    return list(select(db.list(store.tasks), filters))
 
 
 def get_task(db: Storage, task_id: str) -> Task:

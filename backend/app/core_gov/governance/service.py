@@ -6,14 +6,14 @@ GLOBAL risk cap): an unknown id is 422 naming the field, one not approved is 409
 from __future__ import annotations
 
 from ..errors import Conflict, InvalidField
-from ..storage import Storage, actor, matches
+from ..storage import Storage, actor, select
 from . import store
 from .schemas import Decision, DecisionCreate, DecisionStatus
 
 
 def list_decisions(db: Storage, *, status: str | None = None, kind: str | None = None, subject_ref: str | None = None) -> list[Decision]:
     filters = {"status": status, "kind": kind, "subject_refs": subject_ref}
-    return [d for d in db.list(store.decisions) if matches(d, filters)]
+    return list(select(db.list(store.decisions), filters))
 
 
 def get_decision(db: Storage, decision_id: str) -> Decision:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..storage import Storage, matches
+from ..storage import Storage, select
 from . import store
 from .schemas import Holding, HoldingCreate, HoldingsSummary, HoldingUpdate
 
 
 def list_holdings(db: Storage, *, asset_type: str | None = None, jurisdiction: str | None = None, currency: str | None = None) -> list[Holding]:
     filters = {"asset_type": asset_type, "jurisdiction": jurisdiction, "currency": currency}
-    return [h for h in db.list(store.holdings) if matches(h, filters)]
+    return list(select(db.list(store.holdings), filters))
 
 
 def get_holding(db: Storage, holding_id: str) -> Holding:

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from ..deals import service as deals_service
 from ..errors import Conflict, InvalidField
-from ..storage import Storage, Transaction, matches
+from ..storage import Storage, Transaction, select
 from . import store
 from .schemas import (
     DashboardLink, Link, LinkCreate, LinkStatus, LinkUpdate, Partner, PartnerCreate, PartnerDashboard, PartnerStatus,
@@ -24,7 +24,7 @@ from .schemas import (
 
 def list_partners(db: Storage, *, partner_type: str | None = None, status: str | None = None, tag: str | None = None) -> list[Partner]:
     filters = {"partner_type": partner_type, "status": status, "tags": tag.strip().lower() if tag else None}
-    return [p for p in db.list(store.partners) if matches(p, filters)]
+    return list(select(db.list(store.partners), filters))
 
 
 def get_partner(db: Storage, partner_id: str) -> Partner:
@@ -49,7 +49,7 @@ def update_partner(db: Storage, partner_id: str, data: PartnerUpdate, *, expecte
 
 def list_links(db: Storage, *, partner_id: str | None = None, deal_id: str | None = None, status: str | None = None) -> list[Link]:
     filters = {"partner_id": partner_id, "deal_id": deal_id, "status": status}
-    return [link for link in db.list(store.links) if matches(link, filters)]
+    return list(select(db.list(store.links), filters))
 
 
 def active_split_total(db: Storage, deal_id: str, *, excluding: str | None = None) -> float:

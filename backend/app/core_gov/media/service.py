@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Conflict, InvalidField
-from ..storage import Storage, matches
+from ..storage import Storage, matches, select
 from . import store
 from .schemas import (
     Channel, ChannelCreate, ChannelUpdate, Content, ContentCreate, ContentStatus, ContentUpdate, PublishEntry, Published, PublishInput,
@@ -36,7 +36,7 @@ def _has_substance(content: dict[str, Any]) -> bool:
 
 
 def list_channels(db: Storage, *, platform: str | None = None) -> list[Channel]:
-    return [c for c in db.list(store.channels) if matches(c, {"platform": platform.strip().lower() if platform else None})]
+    return list(select(db.list(store.channels), {"platform": platform.strip().lower() if platform else None}))
 
 
 def get_channel(db: Storage, channel_id: str) -> Channel:
@@ -64,7 +64,7 @@ def _check_content(content: dict[str, Any]) -> None:
 
 
 def list_content(db: Storage, *, status: str | None = None, tag: str | None = None) -> list[Content]:
-    return [c for c in db.list(store.content) if matches(c, {"status": status, "tags": tag.strip().lower() if tag else None})]
+    return list(select(db.list(store.content), {"status": status, "tags": tag.strip().lower() if tag else None}))
 
 
 def get_content(db: Storage, content_id: str) -> Content:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..deals import service as deals_service
 from ..errors import Conflict, InvalidField, require_transition
-from ..storage import Storage, matches
+from ..storage import Storage, select
 from . import store
 from .schemas import (
     AlignedPro, Alignment, AlignRequest, Handoff, HandoffCreate, HandoffStatus, HandoffUpdate, HoursInput, Professional,
@@ -52,7 +52,7 @@ def list_pros(
     db: Storage, *, kind: str | None = None, jurisdiction: str | None = None, specialty: str | None = None, status: str | None = None,
 ) -> list[Professional]:
     filters = {"kind": kind, "jurisdictions": jurisdiction, "specialties": specialty, "status": status}
-    return [p for p in db.list(store.professionals) if matches(p, filters)]
+    return list(select(db.list(store.professionals), filters))
 
 
 def get_pro(db: Storage, pro_id: str) -> Professional:
@@ -183,7 +183,7 @@ def _usage(hours_used: float, hours_included: float) -> dict[str, float]:
 
 
 def list_retainers(db: Storage, *, pro_id: str | None = None, status: str | None = None) -> list[Retainer]:
-    return [r for r in db.list(store.retainers) if matches(r, {"pro_id": pro_id, "status": status})]
+    return list(select(db.list(store.retainers), {"pro_id": pro_id, "status": status}))
 
 
 def get_retainer(db: Storage, retainer_id: str) -> Retainer:
@@ -233,7 +233,7 @@ def delete_retainer(db: Storage, retainer_id: str, *, reason: str) -> Retainer:
 def list_handoffs(
     db: Storage, *, from_: str | None = None, to: str | None = None, deal_id: str | None = None, status: str | None = None,
 ) -> list[Handoff]:
-    return [h for h in db.list(store.handoffs) if matches(h, {"from_": from_, "to": to, "deal_id": deal_id, "status": status})]
+    return list(select(db.list(store.handoffs), {"from_": from_, "to": to, "deal_id": deal_id, "status": status}))
 
 
 def get_handoff(db: Storage, handoff_id: str) -> Handoff:
@@ -275,7 +275,7 @@ def update_handoff(db: Storage, handoff_id: str, data: HandoffUpdate, *, expecte
 
 
 def list_tasks(db: Storage, *, pro_id: str | None = None, deal_id: str | None = None, status: str | None = None) -> list[Task]:
-    return [t for t in db.list(store.tasks) if matches(t, {"pro_id": pro_id, "deal_id": deal_id, "status": status})]
+    return list(select(db.list(store.tasks), {"pro_id": pro_id, "deal_id": deal_id, "status": status}))
 
 
 def overdue_tasks(db: Storage, *, as_of: datetime | None = None) -> list[Task]:

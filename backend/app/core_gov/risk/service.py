@@ -18,7 +18,7 @@ from ...settings import Settings
 from ..errors import Conflict, InvalidField
 from ..golive import service as golive_service
 from ..governance import service as governance_service
-from ..storage import Storage, Transaction, matches
+from ..storage import Storage, Transaction, matches, select
 from . import store
 from .schemas import (
     CAPS, CapRemaining, CapValues, EngineSnapshot, ReleaseInput, Reservation, ReservationStatus,
@@ -258,7 +258,7 @@ def get_reservation(db: Storage, reservation_id: str) -> Reservation:
 
 
 def list_reservations(db: Storage, *, engine: str | None = None, status: str | None = None) -> list[Reservation]:
-    return [r for r in db.list(store.reservations) if matches(r, {"engine": engine, "status": status})]
+    return list(select(db.list(store.reservations), {"engine": engine, "status": status}))
 
 
 def events(db: Storage, *, engine: str | None = None, kind: str | None = None, since: datetime | None = None) -> list[RiskEvent]:

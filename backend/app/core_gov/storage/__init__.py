@@ -2,11 +2,11 @@
 
 from .clock import FrozenClock, SystemClock
 from .engine import Storage
-from .transaction import Transaction, actor
 from .ids import new_id
-from .records import AuditEntry, Collection, Entry, Input, Log, Record, Singleton, UtcDatetime, audit_log, matches
+from .records import AuditEntry, Collection, Entry, Input, Log, Record, Singleton, UtcDatetime, audit_log, matches, select
+from .transaction import Transaction, actor
 
 __all__ = [
     "AuditEntry", "Collection", "Entry", "FrozenClock", "Input", "Log", "Record", "Singleton", "Storage",
-    "SystemClock", "Transaction", "UtcDatetime", "actor", "audit_log", "matches", "new_id",
+    "SystemClock", "Transaction", "UtcDatetime", "actor", "audit_log", "matches", "new_id", "select",
 ]

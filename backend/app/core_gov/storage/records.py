@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Annotated, Any, Callable, Generic, TypeVar
+from typing import Annotated, Any, Callable, Generic, Sequence, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
@@ -66,6 +66,7 @@ class AuditEntry(Entry):
 R = TypeVar("R", bound=Record)
 E = TypeVar("E", bound=Entry)
 S = TypeVar("S", bound=BaseModel)
+T = TypeVar("T")
 
 REGISTRY: list["Descriptor"] = []
 
@@ -134,6 +135,15 @@ def audit_log(module: str) -> Log[AuditEntry]:
     if module not in _AUDIT_LOGS:
         _AUDIT_LOGS[module] = Log(module, "audit", AuditEntry, id_prefix="au")
     return _AUDIT_LOGS[module]
+
+
+def select(records: "Sequence[T]", filters: dict[str, Any]) -> "Sequence[T]":
+    """The records matching every filter that is set (see matches); with none set, the same
+    sequence, so an unfiltered page of a large collection does not walk it."""
+    wanted = {k: v for k, v in filters.items() if v is not None}
+    if not wanted:
+        return records
+    return [r for r in records if matches(r, wanted)]
 
 
 def matches(record: BaseModel, filters: dict[str, Any]) -> bool:

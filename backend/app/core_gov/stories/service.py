@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from ..errors import Conflict, CoreError, InvalidField
-from ..storage import Storage, matches
+from ..storage import Storage, select
 from . import store
 from .schemas import (
     Episode, EpisodeCreate, EpisodeStatus, EpisodeUpdate, Rendered, RenderRequest, Template, TemplateCreate, TemplateUpdate,
@@ -83,7 +83,7 @@ def _check_body(body: str) -> None:
 
 
 def list_templates(db: Storage, *, tag: str | None = None, mood: str | None = None) -> list[Template]:
-    return [t for t in db.list(store.templates) if matches(t, {"tags": tag.strip().lower() if tag else None, "mood": mood})]
+    return list(select(db.list(store.templates), {"tags": tag.strip().lower() if tag else None, "mood": mood}))
 
 
 def get_template(db: Storage, template_id: str) -> Template:
@@ -122,7 +122,7 @@ def render(db: Storage, template_id: str, data: RenderRequest) -> Rendered:
 
 
 def list_episodes(db: Storage, *, template_id: str | None = None, status: str | None = None) -> list[Episode]:
-    return [e for e in db.list(store.episodes) if matches(e, {"template_id": template_id, "status": status})]
+    return list(select(db.list(store.episodes), {"template_id": template_id, "status": status}))
 
 
 def get_episode(db: Storage, episode_id: str) -> Episode:
