@@ -15,6 +15,7 @@ PARTS=(
   golive governance risk heimdall kpi regression market runbook
   offers deals property comms followups buyers jv dispo holdings
   pros contracts docs stories education media
+  ui
 )
 
 mounted="$(curl -fsS "${AUTH[@]}" "$BASE/core/system/packs" | python3 -c 'import json,sys; print(" ".join(p["id"] for p in json.load(sys.stdin) if p["installed"]))')"

@@ -1,4 +1,4 @@
-"""The ``valhalla`` command: serve, verify, backup, restore, snapshot.
+"""The ``valhalla`` command: serve, verify, backup, restore, snapshot, seed-demo.
 
 Every failure prints one clear line to stderr and exits non-zero (1 for a problem found,
 2 for bad usage or configuration)."""
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .core_gov.errors import StoreCorrupt
+from .core_gov.errors import CoreError, StoreCorrupt
 from .core_gov.storage import Storage, actor
 from .core_gov.storage import archive
 from .core_gov.storage.version import DataVersionError, ensure_format
@@ -129,6 +129,38 @@ def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from . import demo
+
+    storage = _storage(settings)
+    data_dir = settings.data_dir
+    filled = any(archive.record_counts(data_dir).values())
+    if filled and not args.force:
+        print(f"error: {data_dir} already holds data; seed-demo fills an empty data dir (--force backs it up, then adds the demo data)", file=sys.stderr)
+        return 1
+    problems = demo.preflight(storage)
+    if problems:
+        print(f"error: cannot seed the demo data: {'; '.join(problems)}", file=sys.stderr)
+        return 1
+    if filled:
+        print(f"backed up {data_dir} to {archive.backup(storage)}")
+    for line in ensure_format(data_dir, backup=lambda: archive.backup(storage)):
+        print(line, file=sys.stderr)
+    try:
+        counts = demo.seed(storage)
+    except CoreError as e:
+        detail = e.detail.get("message", e.detail) if isinstance(e.detail, dict) else e.detail
+        print(f"error: the demo data stopped half-way: {detail}", file=sys.stderr)
+        return 1
+    print(f"seeded the demo data set into {data_dir}:")
+    for module, files in counts.items():
+        print(f"  {module:<12}{', '.join(f'{n} {name}' for name, n in files.items())}")
+    print("go-live stays off: review GET /core/runbook/status, then POST /core/golive/enable")
+    for deal_id in demo.ready_to_close(storage):
+        print(f"deal {deal_id} is ready to close once go-live is on: POST /core/deals/{deal_id}/finalize")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="valhalla", description="Valhalla Core: the operator's back office on local JSON files.")
     parser.add_argument("--version", action="version", version=__version__)
@@ -148,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot = sub.add_parser("snapshot", help="commit the data dir to git (initialised if needed)")
     snapshot.add_argument("-m", "--message")
     snapshot.set_defaults(func=cmd_snapshot)
+    seed = sub.add_parser("seed-demo", help="write a realistic Canadian demo data set into an empty data dir")
+    seed.add_argument("--force", action="store_true", help="seed a data dir that already holds data (backed up first)")
+    seed.set_defaults(func=cmd_seed_demo)
     return parser
 
 

@@ -123,3 +123,21 @@ def test_identity_get_put_delete(client, data_dir):
     assert client.delete("/core/comms/identity", params={"reason": "again"}).status_code == 404
     r = client.put("/core/comms/identity", json={**body, "phone": "12"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "phone"]
+
+
+def test_dncl_import_backs_up_the_data_dir_before_it_writes(client, data_dir, caplog):
+    from app.core_gov.storage.archive import default_backup_dir, read_archive
+
+    assert add(client, "416-555-0123").status_code == 201
+    with caplog.at_level("WARNING", logger="valhalla"):
+        r = client.post("/core/comms/suppressions/import?list_date=2026-01-02", content=b"phone\n905-555-0144\n", headers=CSV)
+    assert r.status_code == 201 and r.json()["added"] == 1
+    archives = sorted(default_backup_dir(data_dir).glob("valhalla-*.tar.gz"))
+    assert [a.name for a in archives] == ["valhalla-20260105T150000000000Z.tar.gz"]
+    _, members = read_archive(archives[0])
+    before = orjson.loads(members["comms/suppressions.json"])
+    assert [s["value"] for s in before] == ["+14165550123"]  # the state before the import
+    assert "comms/dncl_imports.jsonl" not in members
+    assert f"backed up {data_dir} to {archives[0]}" in caplog.text and r.json()["backup"] == str(archives[0])
+    refused = client.post("/core/comms/suppressions/import?list_date=2026-01-02", content=b"phone\nabc\n", headers=CSV)
+    assert refused.status_code == 422 and len(list(default_backup_dir(data_dir).glob("valhalla-*.tar.gz"))) == 1

@@ -140,7 +140,7 @@ def test_malformed_files_are_422_with_a_clear_message_and_nothing_written(client
 
 def test_a_header_only_file_adds_nothing_and_writes_nothing(client, data_dir):
     r = post_csv(client, "address,city,province\n")
-    assert r.status_code == 201 and r.json() == {"added": 0, "duplicates": 0, "invalid": [], "duplicate_rows": []}
+    assert r.status_code == 201 and r.json() == {"added": 0, "duplicates": 0, "invalid": [], "duplicate_rows": [], "backup": None}
     assert not (data_dir / "deals" / "deals.json").exists()
 
 
@@ -161,3 +161,23 @@ def test_address_key_ignores_case_spacing_punctuation_and_street_types():
     assert address_key("4 King Avenue West", "Ottawa") == address_key("4 king ave w", "ottawa")
     assert address_key("12 Elm Street", "Hamilton") != address_key("12 Elm Street", "Toronto")
     assert address_key("12 Elm Street", "Hamilton") != address_key("14 Elm Street", "Hamilton")
+
+
+def test_an_import_backs_up_the_data_dir_before_it_writes(client, data_dir, clock, caplog):
+    from app.core_gov.storage.archive import default_backup_dir, read_archive
+
+    assert post_csv(client, "address,city,province\n1 First St,Hamilton,ON\n").json()["added"] == 1
+    assert not default_backup_dir(data_dir).exists()  # a data dir that did not exist had nothing to back up
+    clock.advance(minutes=5)
+    with caplog.at_level("WARNING", logger="valhalla"):
+        r = post_csv(client, "address,city,province\n2 Second St,Hamilton,ON\n3 Third St,Hamilton,ON\n")
+    assert r.status_code == 201 and r.json()["added"] == 2
+    archives = sorted(default_backup_dir(data_dir).glob("valhalla-*.tar.gz"))
+    assert [a.name for a in archives] == ["valhalla-20260105T150500000000Z.tar.gz"]
+    _, members = read_archive(archives[-1])
+    assert [d["address"] for d in orjson.loads(members["deals/deals.json"])] == ["1 First St"]  # the state before
+    assert r.json()["backup"] == str(archives[-1])
+    assert f"before the import of 2 lead(s): backed up {data_dir} to {archives[-1]}" in caplog.text
+    assert len(deals_on_disk(data_dir)) == 3
+    assert post_csv(client, "address,city,province\n2 second street,hamilton,ON\n").json()["duplicates"] == 1
+    assert len(list(default_backup_dir(data_dir).glob("valhalla-*.tar.gz"))) == 1  # nothing to write: no backup

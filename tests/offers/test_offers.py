@@ -48,8 +48,11 @@ def test_policies_are_seeded_for_the_13_provinces_with_the_defaults(client, data
     got = client.get("/core/deals/offers/policies").json()
     assert [p["province"] for p in got] == list(CA_PROVINCES)
     assert all({k: p[k] for k in DEFAULTS} == DEFAULTS for p in got)
-    assert orjson.loads((data_dir / "offers" / "policies.json").read_bytes()) == got
-    assert client.get("/core/deals/offers/policies").json() == got  # seeded once
+    assert not (data_dir / "offers").exists()  # reading never writes: the seed is stored with the first upsert
+    assert client.get("/core/deals/offers/policies").json() == got  # stable ids and times while unwritten
+    client.post("/core/deals/offers/policies/upsert", json={"province": "NS", "fees_buffer": 3000})
+    stored = orjson.loads((data_dir / "offers" / "policies.json").read_bytes())
+    assert [p["id"] for p in stored] == [p["id"] for p in got] and stored[7]["fees_buffer"] == 3000
 
 
 def test_upsert_changes_only_the_fields_sent_and_adds_market_policies(client):

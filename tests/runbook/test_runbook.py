@@ -123,7 +123,8 @@ def test_market_windows_are_required_for_every_province(client):
 
 def test_a_corrupt_file_fails_its_items_instead_of_answering_503(client, data_dir):
     clear_blockers(client)
-    assert items(client)["offer_policies"]["ok"] is True  # offers seeds its policies on first use
+    assert items(client)["offer_policies"]["ok"] is True  # the seeded policies, not yet written
+    (data_dir / "offers").mkdir(parents=True, exist_ok=True)
     (data_dir / "offers" / "policies.json").write_text("[{oops")
     got = items(client)
     assert got["offer_policies"]["ok"] is False and got["offer_policies"]["detail"].startswith("cannot check: offers/policies.json")
@@ -132,6 +133,7 @@ def test_a_corrupt_file_fails_its_items_instead_of_answering_503(client, data_di
 
 
 def test_backup_warning_follows_the_newest_archive_and_its_age(client, db, clock):
+    clear_blockers(client)  # some data to back up
     assert "no backup in" in items(client)["backup_recent"]["detail"]
     archive.backup(db)
     assert items(client)["backup_recent"]["ok"] is True

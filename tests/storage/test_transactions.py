@@ -160,3 +160,10 @@ def test_instant_out_of_range_is_a_validation_error_not_an_overflow():
     for bad in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00", "2026-01-05T10:00:00"):
         with pytest.raises(ValidationError):
             M(at=bad)
+
+
+def test_locking_every_module_inside_a_transaction_is_refused_not_a_deadlock(db):
+    with pytest.raises(RuntimeError, match="call it before the transaction"):
+        with db.transaction("t_notes"):
+            with db.locked("t_other"):
+                pass

@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 
 from . import (
     audit, buyers, comms, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
-    holdings, jv, kpi, market, media, offers, pros, property, regression, risk, runbook, stories, system,
+    holdings, jv, kpi, market, media, offers, pros, property, regression, risk, runbook, stories, system, ui,
 )
 
 PREFIX = "/core"
@@ -23,6 +23,7 @@ MODULES: tuple[ModuleType, ...] = (
     comms, followups, buyers, jv, dispo, holdings,
     pros, contracts, docs,
     stories, education, media,
+    ui,
 )
 
 

@@ -167,6 +167,7 @@ class ImportResult(BaseModel):
     added: int
     duplicates: int
     invalid: list[ImportProblem]
+    backup: str | None = None  # the safety backup taken before the import wrote anything
 
 
 # ---------------------------------------------------------------------------- sender identity (CASL)

@@ -1,5 +1,6 @@
 """Communications: drafts, the send log, do-not-contact suppressions, CASL sender identity, the
-National DNCL list and inbound replies. Contacts are normalised (phone E.164, email lower-case)
+National DNCL list and inbound replies. A DNCL import backs up the data dir first (logged).
+Contacts are normalised (phone E.164, email lower-case)
 before every comparison. mark_sent is an execution action, checked in this order: go-live guard
 (423), suppressed, dncl_list_stale (calls: newest list older than 31 days, or none), sender
 identity missing (email/SMS), then the province's contact window (overridable with a reason).
@@ -19,13 +20,14 @@ from ..errors import Conflict, InvalidField, NotFound, PreconditionFailed
 from ..fields import normalize_contact, normalize_email, normalize_phone
 from ..golive import service as golive_service
 from ..market import service as market_service
-from ..storage import Storage, Transaction, matches
+from ..storage import Storage, Transaction, archive, matches
 from . import store
 from .schemas import (
     PHONE_CHANNELS, WINDOW_CHANNEL, Channel, DnclImport, Draft, DraftCreate, DraftStatus, DraftUpdate,
     IdentityFile, IdentityInput, ImportProblem, ImportResult, InboundAction, InboundCreate, InboundMessage,
     MarkSent, SenderIdentity, SendLogEntry, Suppression, SuppressionCheck, SuppressionCreate, SuppressionReason,
 )
+
 
 OPT_OUT_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "arret", "arrêt"})
 DNCL_MAX_AGE = timedelta(days=31)  # CRTC: call against a list copy at most 31 days old
@@ -223,6 +225,7 @@ def import_dncl(db: Storage, *, list_date: date, content: bytes) -> ImportResult
     numbers, invalid = _parse_dncl(content)
     if not numbers:
         raise InvalidField(("body",), "no valid phone number in the file (one number a row, optional header line)")
+    saved = archive.backup_before(db, f"the DNCL import of the {list_date} list")
     added = duplicates = 0
     with db.transaction("comms") as tx:
         known = set(_by_value(db))
@@ -234,7 +237,7 @@ def import_dncl(db: Storage, *, list_date: date, content: bytes) -> ImportResult
             tx.add(store.suppressions, {"value": value, "reason": SuppressionReason.dncl, "source": f"dncl:{list_date}"})
             added += 1
         entry = tx.append(store.dncl_imports, {"list_date": list_date, "added": added, "duplicates": duplicates, "invalid": len(invalid)})
-    return ImportResult(id=entry.id, list_date=list_date, added=added, duplicates=duplicates, invalid=invalid)
+    return ImportResult(id=entry.id, list_date=list_date, added=added, duplicates=duplicates, invalid=invalid, backup=str(saved) if saved else None)
 
 
 # ============================================================================ drafts

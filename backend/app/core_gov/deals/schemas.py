@@ -185,6 +185,7 @@ class ImportResult(BaseModel):
     duplicates: int
     invalid: list[InvalidRow]
     duplicate_rows: list[DuplicateRow] = []
+    backup: str | None = None  # the safety backup taken before the import wrote anything
 
 
 class FinalizationItem(BaseModel):

@@ -3,7 +3,8 @@ offer_made -> under_contract -> assigned), any open deal may die, and `closed` c
 finalize (every checklist item ok, from `assigned`); other modules move it only through
 set_stage_by_system. expected_spread = assignment_fee_target - costs_estimate, always computed.
 Every stage change is also an activity. Creating (one deal or a CSV import) is refused while the
-`deals` domain is throttled; an import is one transaction and skips duplicate addresses."""
+`deals` domain is throttled; an import is one transaction and skips duplicate addresses, and backs
+up the data dir before it writes (logged)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from ..fields import country_of
 from ..golive import service as golive_service
 from ..property import service as property_service
 from ..regression import service as regression_service
-from ..storage import Storage, Transaction, actor
+from ..storage import Storage, Transaction, actor, archive
 from . import store
 from .schemas import (
     Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, Finalization,
@@ -40,6 +41,7 @@ SYSTEM_MOVES = {
     Stage.under_contract: (Stage.assigned,),  # dispo fallout
 }
 SIGNED = {"signed", "active", "completed"}
+
 
 
 # ---------------------------------------------------------------------------------- reads
@@ -320,11 +322,12 @@ def import_csv(db: Storage, raw: bytes) -> ImportResult:
             continue
         seen[key] = f"row {line}"
         good.append(fields)
+    saved = archive.backup_before(db, f"the import of {len(good)} lead(s)") if good else None
     if good:
         with db.transaction("deals") as tx:
             for fields in good:
                 tx.add(store.deals, fields)
-    return ImportResult(added=len(good), duplicates=len(duplicates), invalid=invalid, duplicate_rows=duplicates)
+    return ImportResult(added=len(good), duplicates=len(duplicates), invalid=invalid, duplicate_rows=duplicates, backup=str(saved) if saved else None)
 
 
 # ---------------------------------------------------------------------------------- finalization

@@ -120,3 +120,15 @@ class ContactCheck(BaseModel):
     reason: str  # ok | policy_disabled | channel_not_allowed | lead_score_below_minimum | outside_contact_window
     local_time: datetime  # `at` in the policy's zone, ISO 8601 with its offset
     next_allowed_at: datetime | None  # UTC start of the next window; null when allowed now or never allowed
+
+
+def seed_row(province: str) -> dict:
+    """The default contact policy of a province (market ALL): inside the CRTC telemarketing hours."""
+    return {
+        "province": province, "market": "ALL", "timezone": SEED_ZONES[province], "contact_windows": seed_windows(),
+        "channels_allowed": list(Channel), "min_lead_score": 0.65, "enabled": True,
+    }
+
+
+def seed_policies() -> list[dict]:
+    return [{"id": f"mkt_{p.lower()}_all", **seed_row(p)} for p in SEED_ZONES]

@@ -14,26 +14,14 @@ from ..errors import Conflict, InvalidField
 from ..fields import CA_PROVINCES
 from ..storage import Storage
 from . import store
-from .schemas import SEED_ZONES, Channel, ContactCheck, ContactWindow, MarketPolicy, MarketPolicyUpsert, seed_windows
+from .schemas import ContactCheck, ContactWindow, MarketPolicy, MarketPolicyUpsert, seed_row
 
 SEARCH_DAYS = 8
 
 
-def _seed_row(province: str, now: datetime) -> dict:
-    return {
-        "id": f"mkt_{province.lower()}_all", "province": province, "market": "ALL", "timezone": SEED_ZONES[province],
-        "contact_windows": seed_windows(), "channels_allowed": list(Channel), "min_lead_score": 0.65, "enabled": True,
-        "created_at": now, "updated_at": now, "version": 1,
-    }
-
-
 def policies(db: Storage) -> list[MarketPolicy]:
-    """The stored policies; an unseeded store answers the seed (it is written on the first upsert)."""
-    stored = db.list(store.policies)
-    if stored:
-        return list(stored)
-    now = db.now()
-    return [MarketPolicy.model_validate(_seed_row(p, now)) for p in CA_PROVINCES]
+    """The policies: the 13 seeded provinces (written with the first upsert) and any city rows."""
+    return list(db.list(store.policies))
 
 
 def _same_market(a: str, b: str) -> bool:
@@ -54,16 +42,10 @@ def upsert_policy(db: Storage, data: MarketPolicyUpsert) -> MarketPolicy:
     sent = data.model_dump(exclude_unset=True, exclude={"province", "market"})
     sent = {k: v for k, v in sent.items() if v is not None}
     with db.transaction("market") as tx:
-        if not tx.list(store.policies):
-            for province in CA_PROVINCES:
-                tx.add(store.policies, _seed_row(province, tx.now), audit="create")
         existing = next((p for p in tx.list(store.policies) if p.province == data.province and _same_market(p.market, data.market)), None)
         if existing is not None:
             return tx.update(store.policies, existing, sent)
-        base = _seed_row(data.province, tx.now)
-        for meta in ("id", "created_at", "updated_at", "version"):
-            base.pop(meta)
-        return tx.add(store.policies, {**base, "market": data.market, **sent})
+        return tx.add(store.policies, {**seed_row(data.province), "market": data.market, **sent})
 
 
 def _start_instant(day: date, hhmm: str, zone: ZoneInfo) -> datetime:

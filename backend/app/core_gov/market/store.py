@@ -1,4 +1,5 @@
 from ..storage import Collection
-from .schemas import MarketPolicy
+from .schemas import MarketPolicy, seed_policies
 
-policies = Collection("market", "policies", MarketPolicy, id_prefix="mkt")
+# Seeded for the 13 provinces: read as the seed until the first upsert writes them.
+policies = Collection("market", "policies", MarketPolicy, id_prefix="mkt", seed=seed_policies)

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from ..fields import Money, Name, Province, Region
+from ..fields import CA_PROVINCES, Money, Name, Province, Region
 from ..storage import Input, Record, UtcDatetime
 
 Multiplier = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
@@ -101,3 +101,8 @@ class OfferIssued(BaseModel):
     mao: float
     stage: str
     reservation_id: str
+
+
+def seed_policies() -> list[dict]:
+    """One enabled policy per province (market ALL) with the model's defaults."""
+    return [{"id": f"op_{p.lower()}_all", "province": p, "market": "ALL"} for p in CA_PROVINCES]

@@ -11,7 +11,6 @@ from typing import Sequence
 
 from ..deals import service as deals_service
 from ..errors import Conflict
-from ..fields import CA_PROVINCES
 from ..golive import service as golive_service
 from ..kpi import service as kpi_service
 from ..regression import service as regression_service
@@ -27,15 +26,8 @@ def _market(value: str) -> str:
 
 
 def policies(db: Storage) -> Sequence[OfferPolicy]:
-    """The policies, seeded for the 13 provinces (market ALL, defaults) when none exist yet."""
-    found = db.list(store.policies)
-    if found:
-        return found
-    with db.transaction("offers") as tx:
-        if not tx.list(store.policies):
-            for province in CA_PROVINCES:
-                tx.add(store.policies, {"province": province, "market": "ALL"})
-        return tx.list(store.policies)
+    """The policies: the 13 seeded provinces (written with the first upsert) and any market rows."""
+    return db.list(store.policies)
 
 
 def _find(found: Sequence[OfferPolicy], province: str, market: str) -> OfferPolicy | None:
@@ -44,7 +36,6 @@ def _find(found: Sequence[OfferPolicy], province: str, market: str) -> OfferPoli
 
 
 def upsert_policy(db: Storage, data: OfferPolicyUpsert) -> OfferPolicy:
-    policies(db)
     market = _market(data.market)
     changes = {k: v for k, v in data.model_dump(exclude={"province", "market"}).items() if v is not None}
     with db.transaction("offers") as tx:

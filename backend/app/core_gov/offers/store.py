@@ -1,5 +1,6 @@
 from ..storage import Collection
-from .schemas import OfferEvidence, OfferPolicy
+from .schemas import OfferEvidence, OfferPolicy, seed_policies
 
-policies = Collection("offers", "policies", OfferPolicy, id_prefix="op")
+# Seeded for the 13 provinces: read as the seed until the first upsert writes them.
+policies = Collection("offers", "policies", OfferPolicy, id_prefix="op", seed=seed_policies)
 evidence = Collection("offers", "evidence", OfferEvidence, id_prefix="ev")

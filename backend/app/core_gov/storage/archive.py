@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import shutil
 import tarfile
@@ -17,6 +18,8 @@ import orjson
 from . import files
 from .engine import Storage
 from .records import REGISTRY
+
+log = logging.getLogger("valhalla")
 
 MANIFEST = "MANIFEST.json"
 ARCHIVE_GLOB = "valhalla-*.tar.gz"
@@ -81,6 +84,17 @@ def backup(storage: Storage, out: Path | None = None, keep: int | None = None) -
         for old in sorted(out.parent.glob(ARCHIVE_GLOB))[:-keep] if keep > 0 else []:
             old.unlink()
     return out
+
+
+def backup_before(storage: Storage, change: str) -> Path | None:
+    """A safety backup before a bulk change (an import, a restore, a migration). It takes every
+    module's lock, so it must run before the change's transaction, never inside one. None when the
+    data dir does not exist yet (nothing to lose)."""
+    if not storage.data_dir.is_dir():
+        return None
+    archive = backup(storage)
+    log.warning("before %s: backed up %s to %s", change, storage.data_dir, archive)
+    return archive
 
 
 def read_archive(archive: Path) -> tuple[dict[str, object], dict[str, bytes]]:

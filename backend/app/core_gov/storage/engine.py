@@ -248,6 +248,10 @@ class Storage:
         if snap is None:
             empty: Any = ((), {}) if isinstance(d, Collection) else (() if isinstance(d, Log) else None)
             fresh = _Cached(None, empty)
+            if isinstance(d, Collection) and d.seed is not None:
+                now = self.now()
+                seeded = tuple(d.model.model_validate({**row, "created_at": now, "updated_at": now, "version": 1}) for row in d.seed())
+                fresh = _Cached(None, (seeded, {r.id: i for i, r in enumerate(seeded)}), frags=[None] * len(seeded))
         else:
             key, data = snap
             if isinstance(d, Collection):
@@ -420,6 +424,8 @@ class Storage:
         """Hold the modules exclusively (no body running, no batch pending, the file lock held),
         with any interrupted commit rolled forward. For backups, snapshots and multi-module
         transactions."""
+        if _current.get() is not None:
+            raise RuntimeError("locked() inside a transaction would wait on the transaction's own locks: call it before the transaction")
         held: list[_Module] = []
         try:
             for name in sorted(set(modules)):

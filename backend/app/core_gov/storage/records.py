@@ -97,6 +97,9 @@ class Collection(Descriptor, Generic[R]):
 
     model: type[R] = Record  # type: ignore[assignment]
     id_prefix: str = "rec"
+    # Rows (each with its own fixed id) that a missing file reads as, so defaults are visible
+    # before anything is written; the first change writes them together with itself.
+    seed: Callable[[], list[dict[str, Any]]] | None = None
 
     @property
     def filename(self) -> str:
