@@ -110,3 +110,18 @@ def test_every_route_has_a_summary_and_a_response_model(module, path, route):
     assert route.summary, f"{path} has no summary"
     plain = route.response_class is not JSONResponse and getattr(route.response_class, "media_type", None) != "application/json"
     assert route.response_model is not None or plain, f"{path} has no response model"
+
+
+def test_docs_list_error_responses_and_every_create_has_an_example(app):
+    """/docs is the reference: a route that takes input lists its errors; a create shows a body."""
+    spec = app.openapi()
+    schemas = spec["components"]["schemas"]
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if op.get("parameters") or op.get("requestBody"):
+                assert "422" in op["responses"], f"{method.upper()} {path} does not list its errors"
+            if "201" in op["responses"] and "requestBody" in op:
+                for media in op["requestBody"]["content"].values():
+                    ref = media.get("schema", {}).get("$ref", "")
+                    shown = media.get("example") or media.get("examples") or schemas.get(ref.split("/")[-1], {}).get("examples")
+                    assert shown, f"{method.upper()} {path} has no example body"

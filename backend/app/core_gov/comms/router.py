@@ -92,7 +92,10 @@ def check_suppression(db: StorageDep, to: Annotated[str, Query(min_length=1, max
     return service.check(db, to=to)
 
 
-@router.post("/suppressions/import", status_code=201, summary="Import a National DNCL list (CSV)", responses=responses())
+@router.post(
+    "/suppressions/import", status_code=201, summary="Import a National DNCL list (CSV)", responses=responses(),
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"example": "phone\n416-555-0101\n(604) 555-0102\n+1 403 555 0103\n"}}}},
+)
 def import_dncl(db: StorageDep, list_date: date, body: Annotated[bytes, CSV_BODY]) -> ImportResult:
     """Body: CSV text (Content-Type text/csv), one number a row. Adds `dncl` suppressions in one
     commit and records the list's date (calls need a list at most 31 days old). `invalid` rows

@@ -53,12 +53,12 @@ def _status(request: Request, db) -> Status:
     )
 
 
-@router.get("/system/status", summary="Version, packs, the operator's completion mark and data health")
+@router.get("/system/status", summary="Version, packs, the operator's completion mark and data health", responses=responses())
 def system_status(request: Request, db: StorageDep) -> Status:
     return _status(request, db)
 
 
-@router.get("/system/status/summary", summary="The status in brief")
+@router.get("/system/status/summary", summary="The status in brief", responses=responses())
 def system_status_summary(request: Request, db: StorageDep) -> StatusSummary:
     return _status(request, db).summary
 
@@ -104,6 +104,6 @@ def route_map(request: Request) -> dict[str, list[RouteInfo]]:
     return grouped
 
 
-@router.get("/system/debug", summary="Version, uptime, data files and settings (no secrets)")
+@router.get("/system/debug", summary="Version, uptime, data files and settings (no secrets)", responses=responses())
 def debug(request: Request, db: StorageDep, settings: SettingsDep) -> Debug:
     return service.debug(db, settings, __version__, request.app.state.started_at)
