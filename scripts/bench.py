@@ -176,7 +176,7 @@ def bench_size(n: int, seconds: float, levels: list[int]) -> None:
             ops = (("empty", empty), ("get", get), ("page50", page), ("list", listing), ("create", create), ("patch", patch), ("append", append))
             for name, op in ops:
                 for conc in levels:
-                    with httpx.Client(base_url=base) as c:
+                    with httpx.Client(base_url=base, timeout=60) as c:
                         before = writes(c)
                         lat, errors, rate = run(base, conc, seconds, op)
                         after = writes(c)

@@ -22,11 +22,15 @@ log = logging.getLogger("valhalla")
 T = TypeVar("T")
 
 
-def get_storage(request: Request) -> Storage:
+# The dependencies below do no I/O, so they are async: FastAPI runs a plain-def dependency in the
+# threadpool, and that hop per dependency would cost more than reading a cached record.
+
+
+async def get_storage(request: Request) -> Storage:
     return request.app.state.storage
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -44,11 +48,18 @@ class ReasonBody(Input):
 
 @dataclass(frozen=True)
 class PageParams:
-    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many records")] = 100
-    offset: Annotated[int, Query(ge=0, description="Skip this many records first")] = 0
+    limit: int = 100
+    offset: int = 0
 
 
-Page = Annotated[PageParams, Depends()]
+async def _page(
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many records")] = 100,
+    offset: Annotated[int, Query(ge=0, description="Skip this many records first")] = 0,
+) -> PageParams:
+    return PageParams(limit, offset)
+
+
+Page = Annotated[PageParams, Depends(_page)]
 
 
 def paginate(response: Response, items: Sequence[T], page: PageParams) -> list[T]:
@@ -60,7 +71,7 @@ def paginate(response: Response, items: Sequence[T], page: PageParams) -> list[T
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 
-def _if_match(if_match: Annotated[str | None, Header(description='The record\'s ETag ("<version>"); 412 if it changed')] = None) -> int | None:
+async def _if_match(if_match: Annotated[str | None, Header(description='The record\'s ETag ("<version>"); 412 if it changed')] = None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     m = _ETAG.match(if_match)

@@ -221,6 +221,18 @@ class Storage:
             return tx.entries(d)
         return self._load(d).value
 
+    def count(self, d: Descriptor) -> int:
+        """Records in a file: a log's complete lines are counted without parsing them."""
+        if isinstance(d, Collection):
+            return len(self.list(d))
+        if isinstance(d, Singleton):
+            return int(self.path(d).exists())
+        cached = self._cache.get(d.relpath)
+        if cached is not None and cached.value is not None and cached.key == files.stat_key(self.path(d)):
+            return len(cached.value)
+        snap = files.read_snapshot(self.path(d))
+        return 0 if snap is None else snap[1].count(b"\n")
+
     def check(self, d: Descriptor) -> list[str]:
         """Raise StoreCorrupt if the file is bad; return warnings (a torn log tail)."""
         cached = self._load(d)

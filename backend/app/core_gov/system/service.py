@@ -16,7 +16,7 @@ from typing import Iterable
 
 from ...settings import Settings
 from ..errors import NotFound, StoreCorrupt
-from ..storage import Collection, Log, Storage, actor
+from ..storage import Storage, actor
 from ..storage.archive import _data_files
 from . import store
 from .schemas import Debug, FileStat, Pack, Ready, StatusMark
@@ -89,7 +89,7 @@ def debug(db: Storage, settings: Settings, version: str, started_at: datetime) -
         if rel in by_path:
             try:
                 d = by_path[rel]
-                records = len(db.entries(d)) if isinstance(d, Log) else (len(db.list(d)) if isinstance(d, Collection) else 1)
+                records = db.count(d)
             except StoreCorrupt:
                 records = None
         stats.append(FileStat(path=rel, records=records, bytes=st.st_size, modified=datetime.fromtimestamp(st.st_mtime, timezone.utc)))
