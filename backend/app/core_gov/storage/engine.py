@@ -73,13 +73,25 @@ def _validation_position(index: int | None, raw: Any, err: ValidationError) -> t
     return where, first["msg"]
 
 
+def _decode_error(data: bytes, e: orjson.JSONDecodeError, first_line: int = 1) -> tuple[str, str]:
+    """Where and why JSON did not parse. orjson reports invalid UTF-8 at the start of the
+    document, so that case is located by decoding."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        line = data.count(b"\n", 0, bad.start) + first_line
+        column = bad.start - data.rfind(b"\n", 0, bad.start)
+        return f"line {line} column {column}", f"invalid UTF-8 byte 0x{data[bad.start]:02x}"
+    return f"line {e.lineno + first_line - 1} column {e.colno}", e.msg
+
+
 def _parse_json(rel: str, data: bytes) -> Any:
     if not data.strip():
         raise StoreCorrupt(rel, "byte 0", "the file is empty; a missing file is read as empty, a zero-byte one is not")
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as e:
-        raise StoreCorrupt(rel, f"line {e.lineno} column {e.colno}", e.msg) from None
+        raise StoreCorrupt(rel, *_decode_error(data, e)) from None
 
 
 def _parse_collection(d: Collection, data: bytes) -> tuple[tuple[Record, ...], dict[str, int]]:
@@ -110,21 +122,38 @@ def _parse_singleton(d: Singleton, data: bytes) -> BaseModel:
         raise StoreCorrupt(d.relpath, *_validation_position(None, raw, e)) from None
 
 
+def _parse_line(d: Log, line: bytes, lineno: int) -> Entry:
+    try:
+        raw = orjson.loads(line)
+    except orjson.JSONDecodeError as e:
+        raise StoreCorrupt(d.relpath, *_decode_error(line, e, lineno)) from None
+    try:
+        return d.model.model_validate(raw)
+    except ValidationError as e:
+        where, msg = _validation_position(None, raw, e)
+        raise StoreCorrupt(d.relpath, f"line {lineno}, {where}", msg) from None
+
+
+def _whole_tail(d: Log, tail: bytes) -> bool:
+    """Whether a final line without its newline is a whole entry (appended by hand, kept) rather
+    than a write torn by a crash (never acknowledged, trimmed)."""
+    try:
+        _parse_line(d, tail, 0)
+    except StoreCorrupt:
+        return False
+    return True
+
+
 def _parse_log(d: Log, data: bytes) -> tuple[tuple[Entry, ...], int]:
-    """Entries and the length of the complete lines. A final line without its newline is a
-    write torn by a crash (never acknowledged): it is left out here and trimmed under the lock."""
+    """Entries and the length of the lines that count: complete lines, plus a final line
+    without its newline when it is a whole entry. A torn final line is left out here and
+    trimmed under the lock."""
     valid = data.rfind(b"\n") + 1
-    entries: list[Entry] = []
-    for lineno, line in enumerate(data[:valid].split(b"\n")[:-1], start=1):
-        try:
-            raw = orjson.loads(line)
-        except orjson.JSONDecodeError as e:
-            raise StoreCorrupt(d.relpath, f"line {lineno} column {e.colno}", e.msg) from None
-        try:
-            entries.append(d.model.model_validate(raw))
-        except ValidationError as e:
-            where, msg = _validation_position(None, raw, e)
-            raise StoreCorrupt(d.relpath, f"line {lineno}, {where}", msg) from None
+    entries = [_parse_line(d, line, lineno) for lineno, line in enumerate(data[:valid].split(b"\n")[:-1], start=1)]
+    tail = data[valid:]
+    if tail.strip() and _whole_tail(d, tail):
+        entries.append(_parse_line(d, tail, len(entries) + 1))
+        valid = len(data)
     return tuple(entries), valid
 
 
@@ -138,6 +167,7 @@ class _Cached:
     value: Any  # collection: (records, index); singleton: model | None; log: entries
     size: int = 0  # logs: bytes of complete lines
     torn: bool = False  # logs: the file ends in a partial line
+    open_end: bool = False  # logs: a whole last line written without its newline
     frags: list[bytes | None] = field(default_factory=list)  # collection: each record serialised, None until needed
 
 
@@ -252,7 +282,7 @@ class Storage:
         path = self.path(d)
         cached = self._cache.get(d.relpath)
         key = files.stat_key(path)
-        if cached is not None and cached.key == key and not (locked and cached.torn) and (cached.value is not None or not parse):
+        if cached is not None and cached.key == key and not (locked and (cached.torn or cached.open_end)) and (cached.value is not None or not parse):
             return cached
         if isinstance(d, Log) and not parse:
             return self._log_extent(d, locked)
@@ -273,26 +303,47 @@ class Storage:
                 fresh = _Cached(key, _parse_singleton(d, data))
             else:
                 entries, valid = _parse_log(d, data)
-                fresh = _Cached(key, entries, size=valid, torn=valid != len(data))
-                if locked and fresh.torn:
-                    files.truncate(path, valid)  # the torn line was never acknowledged
-                    fresh = _Cached(files.stat_key(path), entries, size=valid)
+                fresh = self._log_end(path, key, entries, valid, len(data), locked)
         self._cache[d.relpath] = fresh
         return fresh
 
     def _log_extent(self, d: Log, locked: bool) -> _Cached:
+        """A log's length without parsing it, for an append. The lines this process has not seen
+        (or, at first sight, the last line) are checked, so an append never lands after a bad
+        line; a bad line further up is found by reads and `valhalla verify`."""
         path = self.path(d)
-        extent = files.log_extent(path)
-        if extent is None:
-            fresh = _Cached(None, ())
+        prev = self._cache.get(d.relpath)
+        known = (prev.key[2], prev.size) if prev is not None and prev.key is not None else None
+        tail = files.read_tail(path, known)
+        if tail is None:
+            fresh = _Cached(None, None)  # absent: nothing parsed, nothing kept
         else:
-            key, valid, size = extent
-            fresh = _Cached(key, None, size=valid, torn=valid != size)
-            if locked and fresh.torn:
-                files.truncate(path, valid)  # the torn line was never acknowledged
-                fresh = _Cached(files.stat_key(path), None, size=valid)
+            key, start, data = tail
+            valid = start + data.rfind(b"\n") + 1
+            try:
+                for line in data[: valid - start].split(b"\n")[:-1]:
+                    _parse_line(d, line, 0)
+            except StoreCorrupt:
+                _parse_log(d, files.read_snapshot(path)[1])  # type: ignore[index]  # names the line
+                raise
+            if data[valid - start :].strip() and _whole_tail(d, data[valid - start :]):
+                valid = key[1]
+            fresh = self._log_end(path, key, None, valid, key[1], locked)
         self._cache[d.relpath] = fresh
         return fresh
+
+    def _log_end(self, path: Path, key: tuple[int, int, int], entries: Any, valid: int, size: int, locked: bool) -> _Cached:
+        """Under the lock, settle a log's end before appending: a torn final line is trimmed (it
+        was never acknowledged), a whole one written by hand without its newline gets one."""
+        open_end = valid == size > 0 and not files.ends_with_newline(path, size)
+        if not locked or (valid == size and not open_end):
+            return _Cached(key, entries, size=valid, torn=valid != size, open_end=open_end)
+        if valid < size:
+            files.truncate(path, valid)
+        else:
+            files.write_at(path, size, b"\n")
+            valid += 1
+        return _Cached(files.stat_key(path), entries, size=valid)
 
     # ---------------------------------------------------------------- writes
 
@@ -325,9 +376,9 @@ class Storage:
                 token = _current.set(tx)
                 try:
                     yield tx
+                    changes = tx.changes()
                 finally:
                     _current.reset(token)
-                changes = tx.changes()
                 if changes:
                     self._write(changes)
                     self.stats["transactions"] += 1
@@ -340,12 +391,12 @@ class Storage:
             token = _current.set(tx)
             try:
                 yield tx
+                changes = tx.changes()
             except BaseException:
                 self._release_if_idle(mod)
                 raise
             finally:
                 _current.reset(token)
-            changes = tx.changes()
             if changes or mod.batch is not None:  # a read-only body may have seen the open batch
                 batch = mod.batch = mod.batch or Batch()
                 batch.changes.merge(changes)
@@ -395,8 +446,10 @@ class Storage:
             if todo.error is None:
                 self._write(todo.changes)
                 self.stats["transactions"] += todo.members
-        except (OSError, StoreUnavailable) as e:
-            todo.error = f"could not write {mod.name}: {e}; nothing in this group was acknowledged"
+        except BaseException as e:  # whatever it was, no member of the batch may be acknowledged
+            todo.error = f"could not write {mod.name}: {e!r}; nothing in this group was acknowledged"
+            if not isinstance(e, Exception):
+                raise
         finally:
             with mod.thread_lock:
                 if todo.error is not None and mod.batch is not None:
@@ -445,7 +498,9 @@ class Storage:
                 mod.commit_lock.acquire()
                 mod.thread_lock.acquire()
                 held.append(mod)
-                if mod.batch is not None:  # written before we take over
+                # Write pending batches before taking over. While one is written the thread lock
+                # is free, so another body may open the next batch: look again until none is left.
+                while mod.batch is not None:
                     todo, mod.batch, mod.inflight = mod.batch, None, mod.batch
                     mod.thread_lock.release()
                     self._commit_batch(mod, todo)

@@ -129,24 +129,33 @@ def read_snapshot(path: Path) -> tuple[tuple[int, int, int], bytes] | None:
     return (st.st_mtime_ns, st.st_size, st.st_ino), data
 
 
-def log_extent(path: Path) -> tuple[tuple[int, int, int], int, int] | None:
-    """A log's stat key, the length of its complete lines and its size, without parsing it:
-    only the end of the file is read, to find the last newline."""
+def read_tail(path: Path, known: tuple[int, int] | None) -> tuple[tuple[int, int, int], int, bytes] | None:
+    """A log's stat key and its bytes from an offset to the end: from ``known``'s size when
+    ``known`` (inode, size) still describes a prefix of this file, else from the start of the
+    last complete line (a partial line after it included)."""
     try:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
+            key = (st.st_mtime_ns, st.st_size, st.st_ino)
+            if known is not None and known[0] == st.st_ino and known[1] <= st.st_size:
+                f.seek(known[1])
+                return key, known[1], f.read(st.st_size - known[1])
             end = st.st_size
             while end > 0:
                 start = max(0, end - 65536)
                 f.seek(start)
-                chunk = f.read(end - start)
-                nl = chunk.rfind(b"\n")
-                if nl >= 0:
-                    return (st.st_mtime_ns, st.st_size, st.st_ino), start + nl + 1, st.st_size
+                chunk = f.read(st.st_size - start)
+                cut = chunk.rfind(b"\n", 0, max(0, chunk.rfind(b"\n")))
+                if cut >= 0 or start == 0:
+                    return key, start + cut + 1, chunk[cut + 1 :]
                 end = start
     except FileNotFoundError:
         return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino), 0, st.st_size
+    return key, 0, b""
+
+
+def ends_with_newline(path: Path, size: int) -> bool:
+    return has_bytes_at(path, size - 1, b"\n")
 
 
 def stat_key(path: Path) -> tuple[int, int, int] | None:

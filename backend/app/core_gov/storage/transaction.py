@@ -59,6 +59,18 @@ def serialised(model: type[BaseModel], records: Sequence[Record], frags: list[by
     return frags  # type: ignore[return-value]
 
 
+INT64 = 2**63
+
+
+def _check_storable(value: Any, loc: tuple[Any, ...]) -> None:
+    """JSON files hold 64-bit integers (orjson refuses larger ones): refuse them as input."""
+    if isinstance(value, int) and not -INT64 <= value < INT64:
+        raise InvalidField(loc, "an integer must be between -2^63 and 2^63-1", "int_too_large")
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for key, item in items:
+        _check_storable(item, (*loc, key))
+
+
 class Transaction:
     """Staged changes to the files of the locked modules; committed when the body returns."""
 
@@ -121,12 +133,14 @@ class Transaction:
             self._records[d] = _Staged(list(records), dict(index), list(base.frags))
         return self._records[d]
 
-    def _validate(self, model: type[BaseModel], data: Mapping[str, Any]) -> Any:
+    def _validate(self, model: type[BaseModel], data: Mapping[str, Any] | BaseModel) -> Any:
         try:
-            return model.model_validate(data)
+            value = data if isinstance(data, BaseModel) else model.model_validate(data)
         except ValidationError as e:
             err = e.errors()[0]
             raise InvalidField(("body", *err["loc"]), err["msg"], err["type"]) from None
+        _check_storable(value.model_dump(), ("body",))
+        return value
 
     def add(self, d: Collection[R], fields: Mapping[str, Any] | BaseModel, *, audit: str = "create") -> R:
         data = fields.model_dump() if isinstance(fields, BaseModel) else dict(fields)
@@ -192,7 +206,7 @@ class Transaction:
 
     def write(self, d: Singleton[S], value: S | Mapping[str, Any], *, audit: str = "update") -> S:
         self._held(d)
-        new = value if isinstance(value, BaseModel) else self._validate(d.model, value)
+        new = self._validate(d.model, value)
         old = self.read(d)
         before = old.model_dump(mode="json") if old is not None else {}
         after = new.model_dump(mode="json")
