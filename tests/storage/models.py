@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from app.core_gov.storage import Collection, Entry, Log, Record, Singleton
+from app.core_gov.storage import BadText, Collection, Entry, Log, Record, Singleton, TextFile
 
 
 class Note(Record):
@@ -27,3 +27,16 @@ notes = Collection("t_notes", "notes", Note, id_prefix="nt")
 events = Log("t_notes", "events", Event, id_prefix="ev")
 counter = Singleton("t_notes", "counter", Counter, default=Counter)
 others = Collection("t_other", "items", Note, id_prefix="ot")
+
+
+def parse_numbers(data: bytes) -> tuple[int, ...]:
+    """One integer a line, ascending (the shape of a DNCL copy)."""
+    numbers: list[int] = []
+    for lineno, line in enumerate(data.splitlines(), start=1):
+        if not line.isdigit() or (numbers and int(line) <= numbers[-1]):
+            raise BadText(f"line {lineno}", f"expected an integer above the previous one, got {line[:20]!r}")
+        numbers.append(int(line))
+    return tuple(numbers)
+
+
+numbers = TextFile("t_notes", "lists/numbers", parse=parse_numbers)

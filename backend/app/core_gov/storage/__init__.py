@@ -3,10 +3,10 @@
 from .clock import FrozenClock, SystemClock
 from .engine import Storage
 from .ids import new_id
-from .records import AuditEntry, Collection, Entry, Input, Log, Record, Singleton, UtcDatetime, audit_log, matches, select
+from .records import AuditEntry, BadText, Collection, Entry, Input, Log, Record, Singleton, TextFile, UtcDatetime, audit_log, matches, select
 from .transaction import Transaction, actor
 
 __all__ = [
-    "AuditEntry", "Collection", "Entry", "FrozenClock", "Input", "Log", "Record", "Singleton", "Storage",
-    "SystemClock", "Transaction", "UtcDatetime", "actor", "audit_log", "matches", "new_id", "select",
+    "AuditEntry", "BadText", "Collection", "Entry", "FrozenClock", "Input", "Log", "Record", "Singleton", "Storage",
+    "SystemClock", "TextFile", "Transaction", "UtcDatetime", "actor", "audit_log", "matches", "new_id", "select",
 ]

@@ -35,7 +35,7 @@ from ..errors import NotFound, StoreCorrupt, StoreUnavailable
 from . import files
 from .clock import Clock, SystemClock
 from .ids import new_id
-from .records import REGISTRY, Collection, Descriptor, Entry, Log, Record, Singleton, audit_log
+from .records import REGISTRY, BadText, Collection, Descriptor, Entry, Log, Record, Singleton, TextFile, audit_log
 from .transaction import Batch, Changes, Transaction, actor, serialised
 
 __all__ = ["Storage", "Transaction", "actor"]
@@ -43,6 +43,7 @@ __all__ = ["Storage", "Transaction", "actor"]
 R = TypeVar("R", bound=Record)
 E = TypeVar("E", bound=Entry)
 S = TypeVar("S", bound=BaseModel)
+T = TypeVar("T")
 
 _current: contextvars.ContextVar["Transaction | None"] = contextvars.ContextVar("transaction", default=None)
 
@@ -120,6 +121,13 @@ def _parse_singleton(d: Singleton, data: bytes) -> BaseModel:
         return d.model.model_validate(raw)
     except ValidationError as e:
         raise StoreCorrupt(d.relpath, *_validation_position(None, raw, e)) from None
+
+
+def _parse_text(d: TextFile, data: bytes) -> Any:
+    try:
+        return d.parse(data)
+    except BadText as e:
+        raise StoreCorrupt(d.relpath, e.position, e.message) from None
 
 
 def _parse_line(d: Log, line: bytes, lineno: int) -> Entry:
@@ -245,6 +253,13 @@ class Storage:
         value = self._load(d).value
         return d.default() if value is None else value
 
+    def text(self, d: TextFile[T]) -> T:
+        """A text file's parsed value."""
+        tx = self._tx_for(d)
+        if tx is not None:
+            return tx.text(d)
+        return self._load(d).value
+
     def entries(self, d: Log[E]) -> Sequence[E]:
         tx = self._tx_for(d)
         if tx is not None:
@@ -289,7 +304,7 @@ class Storage:
         snap = files.read_snapshot(path)
         if snap is None:
             empty: Any = ((), {}) if isinstance(d, Collection) else (() if isinstance(d, Log) else None)
-            fresh = _Cached(None, empty)
+            fresh = _Cached(None, _parse_text(d, b"") if isinstance(d, TextFile) else empty)
             if isinstance(d, Collection) and d.seed is not None:
                 now = self.now()
                 seeded = tuple(d.model.model_validate({**row, "created_at": now, "updated_at": now, "version": 1}) for row in d.seed())
@@ -301,6 +316,8 @@ class Storage:
                 fresh = _Cached(key, (records, index), frags=[None] * len(records))
             elif isinstance(d, Singleton):
                 fresh = _Cached(key, _parse_singleton(d, data))
+            elif isinstance(d, TextFile):
+                fresh = _Cached(key, _parse_text(d, data))
             else:
                 entries, valid = _parse_log(d, data)
                 fresh = self._log_end(path, key, entries, valid, len(data), locked)
@@ -550,9 +567,10 @@ class Storage:
             others = [m for m in manifest["modules"] if m != mod.name and (self.data_dir / m / name).exists()]
             if mod.name != primary or not others:
                 path.unlink()  # the primary copy stays until every other module applied its part
-        for name in os.listdir(mod.path):
-            if name.startswith(".") and name.endswith(files.TMP_SUFFIX):
-                (mod.path / name).unlink()  # no committed manifest names it: a writer died before committing
+        for folder, _, names in os.walk(mod.path):
+            for name in names:
+                if name.startswith(".") and name.endswith(files.TMP_SUFFIX):
+                    os.unlink(os.path.join(folder, name))  # no committed manifest names it: a writer died before committing
 
     def _apply(self, manifest: dict[str, Any], module: str) -> None:
         """Apply this module's part of a commit. Each step is idempotent."""
@@ -563,10 +581,13 @@ class Storage:
             path = self.data_dir / rel_log
             if not files.has_bytes_at(path, offset, data):
                 files.write_at(path, offset, data)
+        folders = {self.data_dir / module}
         for rel_tmp, rel_target in manifest["replace"]:
             if rel_target.split("/", 1)[0] == module and (self.data_dir / rel_tmp).exists():
                 os.replace(self.data_dir / rel_tmp, self.data_dir / rel_target)
-        files.fsync_dir(self.data_dir / module)
+                folders.add((self.data_dir / rel_target).parent)
+        for folder in sorted(folders):
+            files.fsync_dir(folder)
 
     # ---------------------------------------------------------------- maintenance
 
@@ -595,6 +616,9 @@ class Storage:
                     data = files.join_array(serialised(d.model, view.value[0], view.frags))
                 elif isinstance(d, Singleton):
                     data = files.dumps_pretty(view.value.model_dump() if view.value is not None else None)
+                elif isinstance(d, TextFile):
+                    target.parent.mkdir(exist_ok=True)
+                    data = changes.texts[d]
                 else:
                     appends.append((d, target, changes.log_base[d], b"".join(changes.log_data[d]), view))
                     continue
@@ -637,8 +661,8 @@ class Storage:
             for tmp, target, _, _ in replaces:
                 os.replace(tmp, target)
                 _fault("file_replaced")
-            for module in involved:
-                files.fsync_dir(storage.data_dir / module)
+            for folder in sorted({*(storage.data_dir / m for m in involved), *(t.parent for _, t, _, _ in replaces)}):
+                files.fsync_dir(folder)
             _fault("before_manifest_removal")
             for module in [*involved[1:], primary]:
                 (storage.data_dir / module / name).unlink()

@@ -130,6 +130,30 @@ class Log(Descriptor, Generic[E]):
         return f"{self.name}.jsonl"
 
 
+class BadText(ValueError):
+    """Raised by a TextFile's ``parse``: where the file is wrong and why (a 503 naming both)."""
+
+    def __init__(self, position: str, message: str):
+        super().__init__(f"{position}: {message}")
+        self.position = position
+        self.message = message
+
+
+@dataclass(frozen=True, eq=False)
+class TextFile(Descriptor, Generic[T]):
+    """A plain text file (``<module>/<name>.txt``, ``name`` may hold a folder) for bulk data that
+    records would make slow and large, such as a sorted list of numbers. ``parse`` turns the
+    bytes into the value reads answer (the bytes themselves are not kept) and raises BadText on
+    a bad file; a missing file reads as ``parse(b"")``. Written whole with ``tx.replace_text``,
+    inside the same all-or-nothing commit as the transaction's other changes."""
+
+    parse: Callable[[bytes], T] = field(default=lambda data: data)  # type: ignore[assignment,return-value]
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.txt"
+
+
 _AUDIT_LOGS: dict[str, Log[AuditEntry]] = {}
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ..errors import InvalidField, NotFound, PreconditionFailed
 from . import files
 from .ids import new_id
-from .records import AuditEntry, Collection, Descriptor, Entry, Log, Record, Singleton, audit_log
+from .records import AuditEntry, Collection, Descriptor, Entry, Log, Record, Singleton, TextFile, audit_log
 
 if TYPE_CHECKING:
     from .engine import Storage, _Cached
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 R = TypeVar("R", bound=Record)
 E = TypeVar("E", bound=Entry)
 S = TypeVar("S", bound=BaseModel)
+T = TypeVar("T")
 
 META_FIELDS = ("id", "created_at", "updated_at", "version")
 
@@ -82,6 +83,7 @@ class Transaction:
         self._records: dict[Collection, _Staged] = {}
         self._singletons: dict[Singleton, BaseModel | None] = {}
         self._appends: dict[Log, list[Entry]] = {}
+        self._texts: dict[TextFile, tuple[list[bytes], Any]] = {}
         self._base: dict[Descriptor, "_Cached"] = {}
 
     # ---------------------------------------------------------------- staged reads
@@ -120,6 +122,21 @@ class Transaction:
         else:
             value = self._cached(d).value
         return d.default() if value is None else value  # type: ignore[return-value]
+
+    def text(self, d: TextFile[T]) -> T:
+        if d in self._texts:
+            return self._texts[d][1]
+        return self._cached(d).value
+
+    def replace_text(self, d: TextFile[T], data: bytes | list[bytes]) -> T:
+        """Replace the whole file (bytes, or pieces written in turn). The new content is parsed
+        (a bad one raises BadText here, before anything is written). No audit entry is made:
+        record one that summarises the change with ``tx.audit``."""
+        self._held(d)
+        pieces = [data] if isinstance(data, bytes) else list(data)
+        value = d.parse(b"".join(pieces))
+        self._texts[d] = (pieces, value)
+        return value
 
     def entries(self, d: Log[E]) -> Sequence[E]:
         return (*self._cached(d).value, *self._appends.get(d, ()))  # type: ignore[return-value]
@@ -248,6 +265,9 @@ class Transaction:
             out.views[d] = _Cached(None, (tuple(staged.records), staged.index), frags=staged.frags)
         for d, value in self._singletons.items():
             out.views[d] = _Cached(None, value)
+        for d, (pieces, parsed) in self._texts.items():
+            out.views[d] = _Cached(None, parsed)
+            out.texts[d] = pieces
         for d, new_entries in self._appends.items():
             base = self._cached(d, parse=False)  # an append needs the log's length, not its entries
             data = b"".join(files.dumps_line(e.model_dump()) for e in new_entries)
@@ -267,9 +287,11 @@ class Changes:
     log_base: dict[Log, int] = field(default_factory=dict)
     log_data: dict[Log, list[bytes]] = field(default_factory=dict)
     log_entries: dict[Log, list[Entry]] = field(default_factory=dict)
+    texts: dict[TextFile, list[bytes]] = field(default_factory=dict)
 
     def merge(self, later: "Changes") -> None:
         self.views.update(later.views)  # a later transaction started from the earlier one's view
+        self.texts.update(later.texts)
         for d, base in later.log_base.items():
             self.log_base.setdefault(d, base)
             self.log_data.setdefault(d, []).extend(later.log_data[d])
