@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 
-from app.core_gov.storage import Storage, engine
+from app.core_gov.storage import Storage, commit
 
 from tests.storage.models import events, notes, others
 
@@ -26,7 +26,7 @@ def main() -> None:
             if seen == occurrence:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    engine.FAULT = fault
+    commit.FAULT = fault
     db = Storage(data_dir)
     for i in range(10):
         with db.transaction("t_notes", "t_other") as tx:

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from app.core_gov.storage import Storage, engine
+from app.core_gov.storage import Storage, commit
 
 from tests.storage.models import events, notes
 
@@ -26,7 +26,7 @@ def main() -> None:
                 if seen == occurrence:
                     os.kill(os.getpid(), signal.SIGKILL)
 
-    engine.FAULT = fault
+    commit.FAULT = fault
     db = Storage(data_dir)
 
     def work(w: int) -> None:

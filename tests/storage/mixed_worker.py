@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 
-from app.core_gov.storage import Storage, engine
+from app.core_gov.storage import Storage, commit
 
 from tests.storage.models import counter, events, notes, others
 
@@ -32,7 +32,7 @@ def main() -> None:
                 if seen == occurrence:
                     os.kill(os.getpid(), signal.SIGKILL)
 
-    engine.FAULT = fault
+    commit.FAULT = fault
     db = Storage(data_dir)
 
     def ack(title: str) -> None:

@@ -49,7 +49,7 @@ def test_invalid_record_names_record_and_field(db):
     db.path(notes).write_bytes(orjson.dumps(raw))
     with pytest.raises(StoreCorrupt) as exc:
         db.list(notes)
-    assert exc.value.position == f"record 1 (id {raw[1]['id']}), field count"
+    assert exc.value.position == f"record 2 (id {raw[1]['id']}), field count"  # counted from 1, as a person counts
 
 
 def test_unknown_field_in_a_hand_edit_is_reported_not_dropped(db):
@@ -107,7 +107,7 @@ def test_write_from_another_storage_is_seen_without_restart(db, tmp_path):
 def test_reads_are_served_from_the_cache_without_reparsing(db, monkeypatch):
     db.list(notes)
     calls = []
-    monkeypatch.setattr("app.core_gov.storage.engine._parse_collection", lambda *a: calls.append(a))
+    monkeypatch.setattr("app.core_gov.storage.formats.parse_segment", lambda *a: calls.append(a))
     for _ in range(5):
         assert len(db.list(notes)) == 2
     assert calls == []

@@ -11,7 +11,7 @@ import pytest
 from filelock import FileLock
 
 from app.core_gov.errors import InvalidField, StoreCorrupt, StoreUnavailable
-from app.core_gov.storage import Storage, engine
+from app.core_gov.storage import Storage, commit
 
 from .models import events, notes
 
@@ -32,7 +32,7 @@ def test_any_exception_while_writing_a_batch_fails_every_caller_and_lands_nothin
             assert release.wait(10)
             raise MemoryError("forced")
 
-    monkeypatch.setattr(engine, "FAULT", fail_once)
+    monkeypatch.setattr(commit, "FAULT", fail_once)
     outcomes: dict[str, object] = {}
 
     def create(title: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.core_gov.errors import InvalidField
-from app.core_gov.storage import Storage, engine
+from app.core_gov.storage import Storage, commit, formats
 
 from .models import counter, events, notes
 
@@ -38,7 +38,7 @@ def test_queued_transactions_share_one_commit_and_a_failing_one_is_dropped_alone
             first_writing.set()
             assert release_first.wait(10)
 
-    monkeypatch.setattr(engine, "FAULT", hold_first_commit)
+    monkeypatch.setattr(commit, "FAULT", hold_first_commit)
     results: dict[str, object] = {}
     ran: list[str] = []  # the order the bodies ran in (one at a time)
 
@@ -110,8 +110,8 @@ def test_writes_append_to_logs_without_parsing_them(db, monkeypatch):
     with db.transaction("t_notes") as tx:
         tx.append(events, {"kind": "seed"})
     parsed: list[str] = []
-    real = engine._parse_log
-    monkeypatch.setattr(engine, "_parse_log", lambda d, data: (parsed.append(d.relpath), real(d, data))[1])
+    real = formats.parse_log
+    monkeypatch.setattr(formats, "parse_log", lambda d, data: (parsed.append(d.relpath), real(d, data))[1])
     fresh = Storage(db.data_dir)
     for i in range(3):
         with fresh.transaction("t_notes") as tx:
@@ -133,7 +133,7 @@ def test_a_body_reading_a_log_sees_entries_pending_in_a_held_commit_once(db, mon
             writing.set()  # the first batch's line is on disk, its commit not finished
             assert release.wait(10)
 
-    monkeypatch.setattr(engine, "FAULT", hold)
+    monkeypatch.setattr(commit, "FAULT", hold)
 
     def first() -> None:
         with fresh.transaction("t_notes") as tx:

@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from app.core_gov.storage import Storage, engine
+from app.core_gov.storage import Storage, commit
 
 from .models import counter, events, notes, others
 
@@ -87,7 +87,7 @@ def test_a_batch_opened_while_a_two_module_transaction_waits_is_committed_first(
             in_commit.set()
             assert leave_commit.wait(10)
 
-    monkeypatch.setattr(engine, "FAULT", hold)
+    monkeypatch.setattr(commit, "FAULT", hold)
 
     def single(title: str, wait: bool) -> None:
         with db.transaction("t_notes") as tx:

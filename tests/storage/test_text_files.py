@@ -61,9 +61,9 @@ def test_sigkill_during_a_text_replace_leaves_the_old_or_the_new_file_whole(tmp_
         tx.replace_text(numbers, b"1\n2\n")
     script = (
         "import os, signal, sys\n"
-        "from app.core_gov.storage import Storage, engine\n"
+        "from app.core_gov.storage import Storage, commit\n"
         "from tests.storage.models import events, numbers\n"
-        f"engine.FAULT = lambda s: os.kill(os.getpid(), signal.SIGKILL) if s == {step!r} else None\n"
+        f"commit.FAULT = lambda s: os.kill(os.getpid(), signal.SIGKILL) if s == {step!r} else None\n"
         f"db = Storage({str(data_dir)!r})\n"
         "with db.transaction('t_notes') as tx:\n"
         "    tx.replace_text(numbers, [str(n).encode() + b'\\n' for n in range(10, 5010)])\n"

@@ -1,12 +1,13 @@
 """The store core: the only code that touches data files, locks or orjson."""
 
 from .clock import FrozenClock, SystemClock
+from .collection import Records
 from .engine import Storage
 from .ids import new_id
 from .records import AuditEntry, BadText, Collection, Entry, Input, Log, Record, Singleton, TextFile, UtcDatetime, audit_log, matches, select
 from .transaction import Transaction, actor
 
 __all__ = [
-    "AuditEntry", "BadText", "Collection", "Entry", "FrozenClock", "Input", "Log", "Record", "Singleton", "Storage",
+    "AuditEntry", "BadText", "Collection", "Entry", "FrozenClock", "Input", "Log", "Record", "Records", "Singleton", "Storage",
     "SystemClock", "TextFile", "Transaction", "UtcDatetime", "actor", "audit_log", "matches", "new_id", "select",
 ]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 import orjson
+from filelock import FileLock
 
 TMP_SUFFIX = ".tmp"
 MANIFEST_PREFIX = ".commit-"
@@ -37,6 +38,11 @@ def join_array(items: list[bytes]) -> list[bytes]:
     if not items:
         return [b"[]\n"]
     return [b"[\n", b",\n".join(items), b"\n]\n"]
+
+
+def module_lock(folder: Path) -> FileLock:
+    """The cross-process lock of a module folder (one per process and folder, not per thread)."""
+    return FileLock(folder / ".lock", thread_local=False)
 
 
 def fsync_dir(path: Path) -> None:
@@ -101,11 +107,12 @@ def has_bytes_at(path: Path, offset: int, data: bytes) -> bool:
         return False
 
 
-def write_new(path: Path, data: bytes) -> None:
-    """Create ``path`` (which must not exist) with ``data``, fsynced."""
+def write_new(path: Path, data: bytes | list[bytes]) -> None:
+    """Create ``path`` (which must not exist) with ``data`` (bytes, or pieces in order), fsynced."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        _write_all(fd, data)
+        for piece in [data] if isinstance(data, bytes) else data:
+            _write_all(fd, piece)
         os.fsync(fd)
     finally:
         os.close(fd)

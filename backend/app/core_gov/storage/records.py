@@ -100,6 +100,8 @@ class Collection(Descriptor, Generic[R]):
     # Rows (each with its own fixed id) that a missing file reads as, so defaults are visible
     # before anything is written; the first change writes them together with itself.
     seed: Callable[[], list[dict[str, Any]]] | None = None
+    # Records per segment file (see collection.py): a write rewrites one segment.
+    segment_size: int = 1000
 
     @property
     def filename(self) -> str:
@@ -117,6 +119,9 @@ class Singleton(Descriptor, Generic[S]):
     def filename(self) -> str:
         return f"{self.name}.json"
 
+    def empty(self) -> None:
+        return None
+
 
 @dataclass(frozen=True, eq=False)
 class Log(Descriptor, Generic[E]):
@@ -128,6 +133,9 @@ class Log(Descriptor, Generic[E]):
     @property
     def filename(self) -> str:
         return f"{self.name}.jsonl"
+
+    def empty(self) -> tuple[E, ...]:
+        return ()
 
 
 class BadText(ValueError):

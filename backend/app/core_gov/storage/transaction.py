@@ -1,28 +1,31 @@
 """A transaction's staged changes, and the batch that commits several of them together.
 
-A body works on staged copies of the files it touches, layered on the newest state (the open
-batch, else the batch being committed, else the cache). When it returns, its changes join the
-module's open batch; the engine commits a batch with one serialisation and one durable write
-per file.
+A body works on staged copies of what it touches, layered on the newest state (the open batch,
+else the batch being committed, else the cache): a collection's touched segments only, never
+the whole collection. Each record, singleton and log line is serialised when it is staged, so
+a value that cannot be stored is refused to its own caller, never to the batch. When the body
+returns, its changes join the module's open batch.
 """
 
 from __future__ import annotations
 
 import contextvars
-import functools
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+import orjson
+from pydantic import BaseModel, ValidationError
 
 from ..errors import InvalidField, NotFound, PreconditionFailed
-from . import files
+from . import files, formats
+from .collection import Records, segment_filename
+from .formats import NOT_READ, Seg
 from .ids import new_id
 from .records import AuditEntry, Collection, Descriptor, Entry, Log, Record, Singleton, TextFile, audit_log
 
 if TYPE_CHECKING:
-    from .engine import Storage, _Cached
+    from .engine import Storage
 
 R = TypeVar("R", bound=Record)
 E = TypeVar("E", bound=Entry)
@@ -30,41 +33,43 @@ S = TypeVar("S", bound=BaseModel)
 T = TypeVar("T")
 
 META_FIELDS = ("id", "created_at", "updated_at", "version")
+INT64 = 2**63
 
 # Who is acting: set per request from X-Actor (default "operator"); the CLI sets "cli".
 actor: contextvars.ContextVar[str] = contextvars.ContextVar("actor", default="operator")
 
 
-@functools.cache
-def _list_adapter(model: type[BaseModel]) -> TypeAdapter:
-    return TypeAdapter(list[model])  # type: ignore[valid-type]
+@dataclass(frozen=True)
+class Part:
+    """One file: a descriptor's, or one segment of a collection."""
+
+    d: Descriptor
+    number: int = 1
+
+    @property
+    def relpath(self) -> str:
+        if isinstance(self.d, Collection):
+            return f"{self.d.module}/{segment_filename(self.d, self.number)}"
+        return self.d.relpath
 
 
 @dataclass
-class _Staged:
-    """A collection's records as the transaction leaves them, with each record's serialised
-    form kept beside it: a commit re-serialises only the records that changed."""
+class Loaded:
+    """A file as the cache (or a pending batch) holds it."""
 
-    records: list[Record]
-    index: dict[str, int]
-    frags: list[bytes | None]
+    key: tuple[int, int, int] | None
+    value: Any  # Seg, a singleton's model or None, a text file's parsed value, a log's entries or NOT_READ
+    size: int = 0  # logs: bytes of the lines that count
+    torn: bool = False  # logs: the file ends in a partial line
+    open_end: bool = False  # logs: a whole last line written without its newline
 
-
-def serialised(model: type[BaseModel], records: Sequence[Record], frags: list[bytes | None]) -> list[bytes]:
-    """Fill in the serialised form of every record that changed, in one batch call."""
-    missing = [i for i, f in enumerate(frags) if f is None]
-    if missing:
-        dumped = _list_adapter(model).dump_python([records[i] for i in missing])
-        for i, raw in zip(missing, dumped):
-            frags[i] = files.array_item(raw)
-    return frags  # type: ignore[return-value]
-
-
-INT64 = 2**63
+    @property
+    def unsettled(self) -> bool:
+        return self.torn or self.open_end
 
 
 def _check_storable(value: Any, loc: tuple[Any, ...]) -> None:
-    """JSON files hold 64-bit integers (orjson refuses larger ones): refuse them as input."""
+    """JSON files hold 64-bit integers (orjson refuses larger ones): name the one that is not."""
     if isinstance(value, int) and not -INT64 <= value < INT64:
         raise InvalidField(loc, "an integer must be between -2^63 and 2^63-1", "int_too_large")
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
@@ -72,19 +77,69 @@ def _check_storable(value: Any, loc: tuple[Any, ...]) -> None:
         _check_storable(item, (*loc, key))
 
 
+def _serialised(dump: Callable[[Any], bytes], value: BaseModel) -> bytes:
+    data = value.model_dump()
+    try:
+        return dump(data)
+    except orjson.JSONEncodeError:
+        _check_storable(data, ("body",))
+        raise
+
+
+class _StagedCollection:
+    """A collection's segments as the transaction leaves them; touched ones are private copies."""
+
+    def __init__(self, d: Collection, segs: Sequence[Seg]):
+        self.d = d
+        self.segs = list(segs)
+        self.thawed: set[int] = set()
+
+    def view(self) -> Records:
+        return Records(self.d.model, self.segs, None)
+
+    def locate(self, record_id: str) -> tuple[int, int] | None:
+        for i in range(len(self.segs) - 1, -1, -1):
+            pos = self.segs[i].position(record_id)
+            if pos is not None:
+                return i, pos
+        return None
+
+    def writable(self, i: int) -> Seg:
+        seg = self.segs[i]
+        if seg.number not in self.thawed:
+            seg = self.segs[i] = seg.thaw()
+            self.thawed.add(seg.number)
+        return seg
+
+    def tail(self) -> Seg:
+        """The segment a new record goes to: the last one, or a new one once it is full."""
+        if not self.segs or len(self.segs[-1]) >= self.d.segment_size:
+            number = self.segs[-1].number + 1 if self.segs else 1
+            self.segs.append(Seg(number, [], [], []))
+            self.thawed.add(number)
+        return self.writable(len(self.segs) - 1)
+
+
 class Transaction:
     """Staged changes to the files of the locked modules; committed when the body returns."""
 
-    def __init__(self, storage: "Storage", modules: tuple[str, ...], base: Callable[[Descriptor, bool], "_Cached"]):
+    def __init__(
+        self,
+        storage: "Storage",
+        modules: tuple[str, ...],
+        lookup: Callable[[Part, bool], Loaded],
+        numbers: Callable[[Collection], list[int]],
+    ):
         self.storage = storage
         self.modules = modules
-        self._lookup = base
+        self._lookup = lookup
+        self._numbers = numbers
         self.now = storage.now()
-        self._records: dict[Collection, _Staged] = {}
-        self._singletons: dict[Singleton, BaseModel | None] = {}
-        self._appends: dict[Log, list[Entry]] = {}
+        self._collections: dict[Collection, _StagedCollection] = {}
+        self._singletons: dict[Singleton, tuple[BaseModel, bytes]] = {}
+        self._appends: dict[Log, list[tuple[Entry, bytes]]] = {}
         self._texts: dict[TextFile, tuple[list[bytes], Any]] = {}
-        self._base: dict[Descriptor, "_Cached"] = {}
+        self._base: dict[Part, Loaded] = {}
 
     # ---------------------------------------------------------------- staged reads
 
@@ -92,23 +147,28 @@ class Transaction:
         if d.module not in self.modules:
             raise RuntimeError(f"{d.relpath} is not in this transaction's modules {list(self.modules)}")
 
-    def _cached(self, d: Descriptor, parse: bool = True) -> "_Cached":
-        base = self._base.get(d)
-        if base is None or (parse and base.value is None):
-            self._held(d)
-            base = self._base[d] = self._lookup(d, parse)
+    def _cached(self, part: Part, parse: bool = True) -> Loaded:
+        base = self._base.get(part)
+        if base is None or (parse and base.value is NOT_READ):
+            self._held(part.d)
+            base = self._base[part] = self._lookup(part, parse)
         return base
 
-    def list(self, d: Collection[R]) -> Sequence[R]:
-        if d in self._records:
-            return self._records[d].records  # type: ignore[return-value]
-        return self._cached(d).value[0]
+    def _collection(self, d: Collection) -> _StagedCollection:
+        staged = self._collections.get(d)
+        if staged is None:
+            self._held(d)
+            segs = [self._cached(Part(d, n)).value for n in self._numbers(d)]
+            if not segs and d.seed is not None:
+                segs = [formats.seed_segment(d, self.now)]
+            staged = self._collections[d] = _StagedCollection(d, segs)
+        return staged
+
+    def list(self, d: Collection[R]) -> Records[R]:
+        return self._collection(d).view()  # type: ignore[return-value]
 
     def find(self, d: Collection[R], record_id: str) -> R | None:
-        staged = self._records.get(d)
-        records, index = (staged.records, staged.index) if staged else self._cached(d).value
-        pos = index.get(record_id)
-        return None if pos is None else records[pos]
+        return self.list(d).find(record_id)
 
     def get(self, d: Collection[R], record_id: str) -> R:
         rec = self.find(d, record_id)
@@ -118,46 +178,31 @@ class Transaction:
 
     def read(self, d: Singleton[S]) -> S:
         if d in self._singletons:
-            value = self._singletons[d]
-        else:
-            value = self._cached(d).value
+            return self._singletons[d][0]  # type: ignore[return-value]
+        value = self._cached(Part(d)).value
         return d.default() if value is None else value  # type: ignore[return-value]
 
     def text(self, d: TextFile[T]) -> T:
         if d in self._texts:
             return self._texts[d][1]
-        return self._cached(d).value
-
-    def replace_text(self, d: TextFile[T], data: bytes | list[bytes]) -> T:
-        """Replace the whole file (bytes, or pieces written in turn). The new content is parsed
-        (a bad one raises BadText here, before anything is written). No audit entry is made:
-        record one that summarises the change with ``tx.audit``."""
-        self._held(d)
-        pieces = [data] if isinstance(data, bytes) else list(data)
-        value = d.parse(b"".join(pieces))
-        self._texts[d] = (pieces, value)
-        return value
+        return self._cached(Part(d)).value
 
     def entries(self, d: Log[E]) -> Sequence[E]:
-        return (*self._cached(d).value, *self._appends.get(d, ()))  # type: ignore[return-value]
+        return (*self._cached(Part(d)).value, *(e for e, _ in self._appends.get(d, ())))  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- staged writes
 
-    def _staged(self, d: Collection) -> "_Staged":
-        if d not in self._records:
-            base = self._cached(d)
-            records, index = base.value
-            self._records[d] = _Staged(list(records), dict(index), list(base.frags))
-        return self._records[d]
-
-    def _validate(self, model: type[BaseModel], data: Mapping[str, Any] | BaseModel) -> Any:
+    def _validate(self, model: type[BaseModel], data: Mapping[str, Any]) -> Any:
         try:
-            value = data if isinstance(data, BaseModel) else model.model_validate(data)
+            return model.model_validate(data)
         except ValidationError as e:
             err = e.errors()[0]
             raise InvalidField(("body", *err["loc"]), err["msg"], err["type"]) from None
-        _check_storable(value.model_dump(), ("body",))
-        return value
+
+    def _stage(self, staged: _StagedCollection, i: int | None, pos: int | None, rec: Record) -> None:
+        frag = _serialised(files.array_item, rec)
+        seg = staged.tail() if i is None else staged.writable(i)
+        seg.put(pos, rec, frag)
 
     def add(self, d: Collection[R], fields: Mapping[str, Any] | BaseModel, *, audit: str = "create") -> R:
         data = fields.model_dump() if isinstance(fields, BaseModel) else dict(fields)
@@ -165,12 +210,10 @@ class Transaction:
             d.model,
             {**data, "id": data.get("id") or new_id(d.id_prefix), "created_at": self.now, "updated_at": self.now, "version": 1},
         )
-        staged = self._staged(d)
-        if rec.id in staged.index:
+        staged = self._collection(d)
+        if staged.locate(rec.id) is not None:
             raise InvalidField(("body", "id"), f"{rec.id} already exists")
-        staged.index[rec.id] = len(staged.records)
-        staged.records.append(rec)
-        staged.frags.append(None)
+        self._stage(staged, None, None, rec)
         after = rec.model_dump(mode="json")
         self.audit(d.module, d.name, rec.id, audit, {k: [None, after[k]] for k in after if k not in META_FIELDS})
         return rec
@@ -200,20 +243,17 @@ class Transaction:
         diff = {k: [before[k], after[k]] for k in after if k not in META_FIELDS and before.get(k) != after[k]}
         if not diff:
             return old
-        staged = self._staged(d)
-        pos = staged.index[old.id]
-        staged.records[pos] = new
-        staged.frags[pos] = None
+        staged = self._collection(d)
+        i, pos = staged.locate(old.id)  # type: ignore[misc]
+        self._stage(staged, i, pos, new)
         self.audit(d.module, d.name, old.id, audit, diff)
         return new
 
     def delete(self, d: Collection[R], record_id: str, *, reason: str | None = None) -> R:
         old = self.get(d, record_id)
-        staged = self._staged(d)
-        pos = staged.index[record_id]
-        del staged.records[pos], staged.frags[pos]
-        staged.index.clear()
-        staged.index.update((r.id, i) for i, r in enumerate(staged.records))
+        staged = self._collection(d)
+        i, pos = staged.locate(record_id)  # type: ignore[misc]
+        staged.writable(i).remove(pos)
         before = old.model_dump(mode="json")
         changes = {k: [before[k], None] for k in before if k not in META_FIELDS}
         if reason is not None:
@@ -223,22 +263,33 @@ class Transaction:
 
     def write(self, d: Singleton[S], value: S | Mapping[str, Any], *, audit: str = "update") -> S:
         self._held(d)
-        new = self._validate(d.model, value)
+        new = value if isinstance(value, BaseModel) else self._validate(d.model, value)
+        data = _serialised(files.dumps_pretty, new)
         old = self.read(d)
         before = old.model_dump(mode="json") if old is not None else {}
         after = new.model_dump(mode="json")
         diff = {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
-        if not diff and self._cached(d).value is not None:
+        if not diff and self._cached(Part(d)).value is not None:
             return old
-        self._singletons[d] = new
+        self._singletons[d] = (new, data)
         self.audit(d.module, d.name, d.name, audit, diff)
         return new
+
+    def replace_text(self, d: TextFile[T], data: bytes | list[bytes]) -> T:
+        """Replace the whole file (bytes, or pieces written in turn). The new content is parsed
+        (a bad one raises BadText here, before anything is written). No audit entry is made:
+        record one that summarises the change with ``tx.audit``."""
+        self._held(d)
+        pieces = [data] if isinstance(data, bytes) else list(data)
+        value = d.parse(b"".join(pieces))
+        self._texts[d] = (pieces, value)
+        return value
 
     def append(self, d: Log[E], fields: Mapping[str, Any] | BaseModel, *, audit: str | None = "create") -> E:
         self._held(d)
         data = fields.model_dump() if isinstance(fields, BaseModel) else dict(fields)
         entry = self._validate(d.model, {**data, "id": data.get("id") or new_id(d.id_prefix), "at": data.get("at") or self.now})
-        self._appends.setdefault(d, []).append(entry)
+        self._appends.setdefault(d, []).append((entry, _serialised(files.dumps_line, entry)))
         if audit is not None:
             self.audit(d.module, d.name, entry.id, audit, {})
         return entry
@@ -251,31 +302,35 @@ class Transaction:
             id=new_id("au"), at=self.now, actor=actor.get(), module=module,
             entity=entity, entity_id=entity_id, action=action, changes=changes,
         )
-        self._appends.setdefault(log, []).append(entry)
+        self._appends.setdefault(log, []).append((entry, files.dumps_line(entry.model_dump())))
 
     # ---------------------------------------------------------------- result
 
     def changes(self) -> "Changes":
-        """What this transaction leaves behind: the new view of each file it changed, and the
-        bytes to append to each log (at the log's size before this transaction)."""
-        from .engine import _Cached
-
+        """What this transaction leaves behind: the new state and bytes of each file it
+        replaces, and the bytes to append to each log (at the log's size before it)."""
         out = Changes()
-        for d, staged in self._records.items():
-            out.views[d] = _Cached(None, (tuple(staged.records), staged.index), frags=staged.frags)
-        for d, value in self._singletons.items():
-            out.views[d] = _Cached(None, value)
+        for d, staged in self._collections.items():
+            for seg in staged.segs:
+                if seg.number in staged.thawed:
+                    part = Part(d, seg.number)
+                    out.views[part] = Loaded(None, seg)
+                    out.pieces[part] = formats.serialise_segment(seg)
+        for d, (value, data) in self._singletons.items():
+            out.views[Part(d)] = Loaded(None, value)
+            out.pieces[Part(d)] = [data]
         for d, (pieces, parsed) in self._texts.items():
-            out.views[d] = _Cached(None, parsed)
-            out.texts[d] = pieces
-        for d, new_entries in self._appends.items():
-            base = self._cached(d, parse=False)  # an append needs the log's length, not its entries
-            data = b"".join(files.dumps_line(e.model_dump()) for e in new_entries)
-            entries = None if base.value is None else (*base.value, *new_entries)
-            out.views[d] = _Cached(None, entries, size=base.size + len(data))
+            out.views[Part(d)] = Loaded(None, parsed)
+            out.pieces[Part(d)] = pieces
+        for d, staged_entries in self._appends.items():
+            base = self._cached(Part(d), parse=False)  # an append needs the log's length, not its entries
+            data = b"".join(line for _, line in staged_entries)
+            new_entries = [e for e, _ in staged_entries]
+            entries = NOT_READ if base.value is NOT_READ else (*base.value, *new_entries)
+            out.views[Part(d)] = Loaded(None, entries, size=base.size + len(data))
             out.log_base[d] = base.size
             out.log_data[d] = [data]
-            out.log_entries[d] = list(new_entries)
+            out.log_entries[d] = new_entries
         return out
 
 
@@ -283,15 +338,15 @@ class Transaction:
 class Changes:
     """Changes to commit: one transaction's, or a batch of several merged in order."""
 
-    views: dict[Descriptor, "_Cached"] = field(default_factory=dict)
+    views: dict[Part, Loaded] = field(default_factory=dict)
+    pieces: dict[Part, list[bytes]] = field(default_factory=dict)
     log_base: dict[Log, int] = field(default_factory=dict)
     log_data: dict[Log, list[bytes]] = field(default_factory=dict)
     log_entries: dict[Log, list[Entry]] = field(default_factory=dict)
-    texts: dict[TextFile, list[bytes]] = field(default_factory=dict)
 
     def merge(self, later: "Changes") -> None:
         self.views.update(later.views)  # a later transaction started from the earlier one's view
-        self.texts.update(later.texts)
+        self.pieces.update(later.pieces)
         for d, base in later.log_base.items():
             self.log_base.setdefault(d, base)
             self.log_data.setdefault(d, []).extend(later.log_data[d])

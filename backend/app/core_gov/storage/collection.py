@@ -1,0 +1,144 @@
+"""A collection on disk is a series of segment files in creation order: ``deals.json`` holds the
+first ``segment_size`` records, then ``deals.000002.json``, ``deals.000003.json``, ... A create
+appends to the last segment (a new one once it is full) and an update or delete rewrites the
+one segment holding the record, so a write costs the size of a segment, not of the collection.
+Small collections are one file, as a person expects.
+
+In memory each segment keeps its records serialised (``formats.Seg``); ``Records`` is the
+read-only sequence modules see, making models only for the records a read touches.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from typing import Iterator, Sequence, TypeVar, overload
+
+from .formats import Seg
+from .records import Collection, Record
+
+R = TypeVar("R", bound=Record)
+
+
+def segment_filename(d: Collection, number: int) -> str:
+    return f"{d.name}.json" if number == 1 else f"{d.name}.{number:06d}.json"
+
+
+def segment_numbers(d: Collection, names: Sequence[str]) -> list[int]:
+    """The segment numbers of ``d`` among a folder's file names, ascending."""
+    pattern = re.compile(rf"^{re.escape(d.name)}\.(\d{{6}})\.json$")
+    found = sorted(int(m.group(1)) for name in names if (m := pattern.match(name)) and int(m.group(1)) > 1)
+    return ([1] if f"{d.name}.json" in names else []) + found
+
+
+class Warm:
+    """Which segments keep their validated models: the most recently used, up to ``budget``
+    records in all. Colder segments keep only their bytes and re-make models on access."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self._segs: OrderedDict[int, Seg] = OrderedDict()
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def touch(self, seg: Seg) -> None:
+        with self._lock:
+            key = id(seg)
+            if key in self._segs:
+                self._segs.move_to_end(key)
+                return
+            self._segs[key] = seg
+            self._held += len(seg)
+            while self._held > self.budget and len(self._segs) > 1:
+                _, cold = self._segs.popitem(last=False)
+                self._held -= len(cold)
+                cold.models = None
+
+
+class Records(Sequence[R]):
+    """A collection's records in creation order, as of one moment. Indexing and slicing make
+    models only for the records returned; ``frags`` gives their serialised JSON instead."""
+
+    def __init__(self, model: type[R], segs: Sequence[Seg], warm: Warm | None):
+        self.model = model
+        self.segs = tuple(segs)
+        self._warm = warm
+        starts, total = [], 0
+        for seg in self.segs:
+            starts.append(total)
+            total += len(seg)
+        self._starts = starts
+        self._len = total
+
+    def __len__(self) -> int:
+        return self._len
+
+    def _locate(self, i: int) -> tuple[Seg, int]:
+        lo, hi = 0, len(self._starts) - 1
+        while lo < hi:  # the last segment starting at or before i
+            mid = (lo + hi + 1) // 2
+            if self._starts[mid] <= i:
+                lo = mid
+            else:
+                hi = mid - 1
+        return self.segs[lo], i - self._starts[lo]
+
+    def _model(self, seg: Seg, j: int) -> R:
+        models = seg.models
+        if models is None:
+            models = [None] * len(seg)
+            if self._warm is not None:
+                seg.models = models
+                self._warm.touch(seg)
+        elif self._warm is not None:
+            self._warm.touch(seg)
+        rec = models[j]
+        if rec is None:
+            rec = models[j] = self.model.model_validate_json(seg.frags[j])
+        return rec  # type: ignore[return-value]
+
+    @overload
+    def __getitem__(self, i: int) -> R: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[R]: ...
+
+    def __getitem__(self, i: int | slice) -> R | list[R]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(self._len))]
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError(i)
+        return self._model(*self._locate(i))
+
+    def __iter__(self) -> Iterator[R]:
+        for seg in self.segs:
+            for j in range(len(seg)):
+                yield self._model(seg, j)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    def frags(self, start: int = 0, stop: int | None = None) -> list[bytes]:
+        """The serialised records in [start, stop), without making models."""
+        stop = self._len if stop is None else min(stop, self._len)
+        out: list[bytes] = []
+        i = max(0, start)
+        while i < stop:
+            seg, j = self._locate(i)
+            take = min(len(seg) - j, stop - i)
+            out += seg.frags[j : j + take]
+            i += take
+        return out
+
+    def locate(self, record_id: str) -> tuple[Seg, int] | None:
+        for seg in reversed(self.segs):  # recent records are looked up most
+            pos = seg.position(record_id)
+            if pos is not None:
+                return seg, pos
+        return None
+
+    def find(self, record_id: str) -> R | None:
+        found = self.locate(record_id)
+        return None if found is None else self._model(*found)

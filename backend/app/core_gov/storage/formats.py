@@ -1,0 +1,212 @@
+"""Bytes on disk to values in memory, and back, for each kind of file; or StoreCorrupt naming
+the file and the position. No I/O here.
+
+A collection segment is held as ``Seg``: each record's serialised form (the pretty array item
+written to disk, which is also what an HTTP answer sends) and its id. Records are validated
+when the segment is parsed; the validated models are kept only while the segment is among the
+recently used ones (``Storage`` bounds how many), and re-made from the bytes when needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from ..errors import StoreCorrupt
+from . import files
+from .records import BadText, Collection, Entry, Log, Record, Singleton, TextFile
+
+
+class _NotRead:
+    """The value of a cache entry whose file was not parsed (a log opened only to append)."""
+
+    def __repr__(self) -> str:
+        return "NOT_READ"
+
+
+NOT_READ: Any = _NotRead()
+
+
+# ---------------------------------------------------------------------------- positions
+
+
+def decode_error(data: bytes, e: orjson.JSONDecodeError, first_line: int = 1) -> tuple[str, str]:
+    """Where and why JSON did not parse. orjson reports invalid UTF-8 at the start of the
+    document, so that case is located by decoding."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        line = data.count(b"\n", 0, bad.start) + first_line
+        column = bad.start - data.rfind(b"\n", 0, bad.start)
+        return f"line {line} column {column}", f"invalid UTF-8 byte 0x{data[bad.start]:02x}"
+    return f"line {e.lineno + first_line - 1} column {e.colno}", e.msg
+
+
+def validation_position(index: int | None, raw: Any, err: ValidationError) -> tuple[str, str]:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(record)"
+    where = f"field {loc}"
+    if index is not None:
+        rid = raw.get("id") if isinstance(raw, dict) else None
+        where = f"record {index + 1}" + (f" (id {rid})" if rid else "") + f", {where}"
+    return where, first["msg"].removeprefix("Value error, ")
+
+
+def parse_json(rel: str, data: bytes) -> Any:
+    if not data.strip():
+        raise StoreCorrupt(rel, "byte 0", "the file is empty; a missing file is read as empty, a zero-byte one is not")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise StoreCorrupt(rel, *decode_error(data, e)) from None
+
+
+# ---------------------------------------------------------------------------- collections
+
+
+class Seg:
+    """One segment file of a collection: ids and serialised records in file order, and the
+    validated models while the segment is recently used. Never changed once cached: a
+    transaction changes a copy (``thaw``)."""
+
+    __slots__ = ("number", "ids", "frags", "models", "_index")
+
+    def __init__(self, number: int, ids: list[str], frags: list[bytes], models: list[Record | None] | None = None):
+        self.number = number
+        self.ids = ids
+        self.frags = frags
+        self.models = models
+        self._index: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def position(self, record_id: str) -> int | None:
+        index = self._index
+        if index is None:
+            index = self._index = {rid: i for i, rid in enumerate(self.ids)}
+        return index.get(record_id)
+
+    def thaw(self) -> "Seg":
+        """A private copy for a transaction to change."""
+        models = list(self.models) if self.models is not None else [None] * len(self.ids)
+        return Seg(self.number, list(self.ids), list(self.frags), models)
+
+    def put(self, pos: int | None, rec: Record, frag: bytes) -> None:
+        """Replace the record at ``pos``, or append it, with its serialised form (a thawed copy only)."""
+        if pos is None:
+            self.ids.append(rec.id)
+            self.frags.append(frag)
+            self.models.append(rec)  # type: ignore[union-attr]
+            if self._index is not None:
+                self._index[rec.id] = len(self.ids) - 1
+        else:
+            self.frags[pos] = frag
+            self.models[pos] = rec  # type: ignore[index]
+
+    def remove(self, pos: int) -> None:
+        del self.ids[pos], self.frags[pos], self.models[pos]  # type: ignore[union-attr]
+        self._index = None
+
+
+def parse_segment(d: Collection, rel: str, number: int, data: bytes) -> Seg:
+    """A segment file; error positions count records from 1 within this file."""
+    raw = parse_json(rel, data)
+    if not isinstance(raw, list):
+        raise StoreCorrupt(rel, "top level", "expected a JSON array of records")
+    models: list[Record | None] = []
+    ids: list[str] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        try:
+            rec = d.model.model_validate(item)
+        except ValidationError as e:
+            raise StoreCorrupt(rel, *validation_position(i, item, e)) from None
+        if rec.id in seen:
+            raise StoreCorrupt(rel, f"record {i + 1}", f"duplicate id {rec.id}")
+        seen.add(rec.id)
+        ids.append(rec.id)
+        models.append(rec)
+    return Seg(number, ids, [files.array_item(item) for item in raw], models)
+
+
+def seed_segment(d: Collection, now: Any) -> Seg:
+    """The rows a seeded collection reads as before anything is written."""
+    models = [d.model.model_validate({**row, "created_at": now, "updated_at": now, "version": 1}) for row in d.seed()]  # type: ignore[misc]
+    return Seg(1, [m.id for m in models], [files.array_item(m.model_dump()) for m in models], list(models))
+
+
+def serialise_segment(seg: Seg) -> list[bytes]:
+    return files.join_array(seg.frags)
+
+
+# ---------------------------------------------------------------------------- other kinds
+
+
+def parse_singleton(d: Singleton, data: bytes) -> BaseModel:
+    raw = parse_json(d.relpath, data)
+    if not isinstance(raw, dict):
+        raise StoreCorrupt(d.relpath, "top level", "expected a JSON object")
+    try:
+        return d.model.model_validate(raw)
+    except ValidationError as e:
+        raise StoreCorrupt(d.relpath, *validation_position(None, raw, e)) from None
+
+
+def serialise_singleton(value: BaseModel | None) -> list[bytes]:
+    return [files.dumps_pretty(value.model_dump() if value is not None else None)]
+
+
+def parse_text(d: TextFile, data: bytes) -> Any:
+    try:
+        return d.parse(data)
+    except BadText as e:
+        raise StoreCorrupt(d.relpath, e.position, e.message) from None
+
+
+def parse_line(d: Log, line: bytes, lineno: int) -> Entry:
+    try:
+        raw = orjson.loads(line)
+    except orjson.JSONDecodeError as e:
+        raise StoreCorrupt(d.relpath, *decode_error(line, e, lineno)) from None
+    try:
+        return d.model.model_validate(raw)
+    except ValidationError as e:
+        where, msg = validation_position(None, raw, e)
+        raise StoreCorrupt(d.relpath, f"line {lineno}, {where}", msg) from None
+
+
+def whole_tail(d: Log, tail: bytes) -> bool:
+    """Whether a final line without its newline is a whole entry (appended by hand, kept) rather
+    than a write torn by a crash (never acknowledged, trimmed)."""
+    try:
+        parse_line(d, tail, 0)
+    except StoreCorrupt:
+        return False
+    return True
+
+
+def parse_log(d: Log, data: bytes) -> tuple[tuple[Entry, ...], int]:
+    """Entries and the length of the lines that count: complete lines, plus a final line
+    without its newline when it is a whole entry. A torn final line is left out here and
+    trimmed under the lock."""
+    valid = data.rfind(b"\n") + 1
+    entries = [parse_line(d, line, lineno) for lineno, line in enumerate(data[:valid].split(b"\n")[:-1], start=1)]
+    tail = data[valid:]
+    if tail.strip() and whole_tail(d, tail):
+        entries.append(parse_line(d, tail, len(entries) + 1))
+        valid = len(data)
+    return tuple(entries), valid
+
+
+def check_lines(d: Log, data: bytes) -> None:
+    """Validate complete lines (positions are relative: the caller re-parses the whole file to
+    name the line when this raises)."""
+    for line in data.split(b"\n")[:-1]:
+        parse_line(d, line, 0)
+
+
+def log_bytes(entries: Sequence[Entry]) -> bytes:
+    return b"".join(files.dumps_line(e.model_dump()) for e in entries)
