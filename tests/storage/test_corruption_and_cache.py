@@ -48,8 +48,10 @@ def test_invalid_record_names_record_and_field(db):
     raw[1]["count"] = "lots"
     db.path(notes).write_bytes(orjson.dumps(raw))
     with pytest.raises(StoreCorrupt) as exc:
-        db.list(notes)
+        db.get(notes, raw[0]["id"])  # any read of the file validates all of it first
     assert exc.value.position == f"record 2 (id {raw[1]['id']}), field count"  # counted from 1, as a person counts
+    with pytest.raises(StoreCorrupt):
+        db.list(notes).frags(0, 1)  # not even the stored bytes of a valid neighbour are served
 
 
 def test_unknown_field_in_a_hand_edit_is_reported_not_dropped(db):
@@ -57,7 +59,7 @@ def test_unknown_field_in_a_hand_edit_is_reported_not_dropped(db):
     raw[0]["colour"] = "red"
     db.path(notes).write_bytes(orjson.dumps(raw))
     with pytest.raises(StoreCorrupt, match="colour"):
-        db.list(notes)
+        list(db.list(notes))
 
 
 def test_bad_log_line_in_the_middle_is_corruption(db):

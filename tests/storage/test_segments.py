@@ -129,3 +129,24 @@ def test_four_processes_filling_segments_lose_nothing(tmp_path):
     db = Storage(data_dir)
     assert len({r.id for r in db.list(small)}) == 120
     assert db.list(small)[0].count == 119  # every read-modify-write of the first record landed
+
+
+def test_the_format_migration_splits_a_collection_written_as_one_file(tmp_path):
+    from app.core_gov.storage.collection import split_oversized
+
+    from .models import notes
+
+    data_dir = tmp_path / "data"
+    db = Storage(data_dir)
+    with db.transaction("t_notes") as tx:
+        for i in range(2500):
+            tx.add(notes, {"title": f"n{i}"})
+    rows = [r for p in db.paths(notes) for r in orjson.loads(p.read_bytes())]
+    for p in db.paths(notes)[1:]:
+        p.unlink()
+    db.path(notes).write_bytes(orjson.dumps(rows, option=orjson.OPT_INDENT_2))  # the old layout
+    assert split_oversized(data_dir) == ["split t_notes/notes.json (2500 records) into 3 segment files"]
+    sizes = [len(orjson.loads(p.read_bytes())) for p in Storage(data_dir).paths(notes)]
+    assert sizes == [1000, 1000, 500]
+    assert [n.title for n in Storage(data_dir).list(notes)] == [f"n{i}" for i in range(2500)]
+    assert split_oversized(data_dir) == []  # already laid out

@@ -10,11 +10,16 @@ read-only sequence modules see, making models only for the records a read touche
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from typing import Iterator, Sequence, TypeVar, overload
 
+import orjson
+
+from . import commit, files
 from .formats import Seg
 from .records import Collection, Record
 
@@ -23,6 +28,32 @@ R = TypeVar("R", bound=Record)
 
 def segment_filename(d: Collection, number: int) -> str:
     return f"{d.name}.json" if number == 1 else f"{d.name}.{number:06d}.json"
+
+
+def split_oversized(data_dir: Path, size: int = Collection.segment_size) -> list[str]:
+    """Lay out collections written before segments existed (one array file, any length) as
+    segments of ``size`` records; every module's files change in one commit. A file counts as
+    a collection when it is a JSON array of objects with ids. Returns what was split."""
+    done = []
+    for module in sorted(os.listdir(data_dir)):
+        folder = data_dir / module
+        if not folder.is_dir() or not module.isidentifier():
+            continue
+        replaces: list[tuple[str, list[bytes]]] = []
+        for name in sorted(os.listdir(folder)):
+            stem = name[: -len(".json")]
+            if not name.endswith(".json") or "." in stem or name.startswith(".") or f"{stem}.000002.json" in os.listdir(folder):
+                continue
+            rows = orjson.loads((folder / name).read_bytes())
+            if not (isinstance(rows, list) and len(rows) > size and all(isinstance(r, dict) and "id" in r for r in rows)):
+                continue
+            for start in range(0, len(rows), size):
+                number = start // size + 1
+                target = name if number == 1 else f"{stem}.{number:06d}.json"
+                replaces.append((f"{module}/{target}", files.join_array([files.array_item(r) for r in rows[start : start + size]])))
+            done.append(f"split {module}/{name} ({len(rows)} records) into {-(-len(rows) // size)} segment files")
+        commit.write(data_dir, replaces, [])
+    return done
 
 
 def segment_numbers(d: Collection, names: Sequence[str]) -> list[int]:
@@ -85,6 +116,7 @@ class Records(Sequence[R]):
         return self.segs[lo], i - self._starts[lo]
 
     def _model(self, seg: Seg, j: int) -> R:
+        seg.ensure_valid(self.model)
         models = seg.models
         if models is None:
             models = [None] * len(seg)
@@ -128,6 +160,7 @@ class Records(Sequence[R]):
         while i < stop:
             seg, j = self._locate(i)
             take = min(len(seg) - j, stop - i)
+            seg.ensure_valid(self.model)  # never answer a record that was not validated
             out += seg.frags[j : j + take]
             i += take
         return out

@@ -121,6 +121,7 @@ class Storage:
         if found is None:
             raise NotFound(f"{d.model.__name__} {record_id} not found")
         seg, pos = found
+        seg.ensure_valid(d.model)
         return seg.frags[pos]
 
     def read(self, d: Singleton[S]) -> S:
@@ -158,7 +159,8 @@ class Storage:
     def check(self, d: Descriptor) -> list[str]:
         """Raise StoreCorrupt if a file is bad; return warnings (a torn log tail)."""
         if isinstance(d, Collection):
-            self._records(d)
+            for seg in self._records(d).segs:
+                seg.ensure_valid(d.model)
             return []
         cached = self._load(Part(d))
         if isinstance(d, Log) and cached.torn:
@@ -176,7 +178,7 @@ class Storage:
         segs = [self._load(Part(d, n)).value for n in self._numbers(d)]
         if not segs and d.seed is not None:
             if d not in self._seeds:
-                self._seeds[d] = formats.seed_segment(d, self.now())
+                self._seeds[d] = formats.seed_segment(d, Part(d).relpath, self.now())
             segs = [self._seeds[d]]
         view = self._views.get(d)
         if view is None or len(view.segs) != len(segs) or any(a is not b for a, b in zip(view.segs, segs)):
@@ -211,9 +213,7 @@ class Storage:
             else:
                 key, data = snap
                 if isinstance(d, Collection):
-                    seg = formats.parse_segment(d, part.relpath, part.number, data)
-                    self.warm.touch(seg)
-                    fresh = Loaded(key, seg)
+                    fresh = Loaded(key, formats.parse_segment(d, part.relpath, part.number, data))
                 elif isinstance(d, Singleton):
                     fresh = Loaded(key, formats.parse_singleton(d, data))
                 elif isinstance(d, TextFile):

@@ -68,16 +68,19 @@ def parse_json(rel: str, data: bytes) -> Any:
 
 class Seg:
     """One segment file of a collection: ids and serialised records in file order, and the
-    validated models while the segment is recently used. Never changed once cached: a
-    transaction changes a copy (``thaw``)."""
+    validated models while the segment is recently used. Records are validated the first time
+    anything of the segment is read (``ensure_valid``), so a hand-broken record is reported
+    before it could be served. Never changed once cached: a transaction changes a copy."""
 
-    __slots__ = ("number", "ids", "frags", "models", "_index")
+    __slots__ = ("number", "rel", "ids", "frags", "models", "valid", "_index")
 
-    def __init__(self, number: int, ids: list[str], frags: list[bytes], models: list[Record | None] | None = None):
+    def __init__(self, number: int, rel: str, ids: list[str], frags: list[bytes], models: list[Record | None] | None = None, valid: bool = True):
         self.number = number
+        self.rel = rel
         self.ids = ids
         self.frags = frags
         self.models = models
+        self.valid = valid
         self._index: dict[str, int] | None = None
 
     def __len__(self) -> int:
@@ -89,10 +92,24 @@ class Seg:
             index = self._index = {rid: i for i, rid in enumerate(self.ids)}
         return index.get(record_id)
 
-    def thaw(self) -> "Seg":
+    def ensure_valid(self, model: type[Record]) -> None:
+        """Validate every record once (StoreCorrupt naming the file and record otherwise)."""
+        if self.valid:
+            return
+        models: list[Record | None] = []
+        for i, frag in enumerate(self.frags):
+            try:
+                models.append(model.model_validate_json(frag))
+            except ValidationError as e:
+                raise StoreCorrupt(self.rel, *validation_position(i, {"id": self.ids[i]}, e)) from None
+        self.models = models
+        self.valid = True
+
+    def thaw(self, model: type[Record]) -> "Seg":
         """A private copy for a transaction to change."""
+        self.ensure_valid(model)
         models = list(self.models) if self.models is not None else [None] * len(self.ids)
-        return Seg(self.number, list(self.ids), list(self.frags), models)
+        return Seg(self.number, self.rel, list(self.ids), list(self.frags), models)
 
     def put(self, pos: int | None, rec: Record, frag: bytes) -> None:
         """Replace the record at ``pos``, or append it, with its serialised form (a thawed copy only)."""
@@ -111,31 +128,49 @@ class Seg:
         self._index = None
 
 
+_ITEM_BREAK = b"\n  },\n  {"
+
+
+def _canonical_items(data: bytes, count: int) -> list[bytes] | None:
+    """The array items of a file as this store writes it (2-space indent, one item opening
+    with "  {" on its own line), cut from the bytes without re-serialising; None when the
+    file has another layout (a hand edit), which is then re-serialised item by item."""
+    if not (data.startswith(b"[\n  {") and data.endswith(b"\n  }\n]\n")):
+        return None
+    parts = data[2:-3].split(_ITEM_BREAK)
+    if len(parts) != count:
+        return None
+    if count == 1:
+        return parts
+    return [parts[0] + b"\n  }", *(b"  {" + p + b"\n  }" for p in parts[1:-1]), b"  {" + parts[-1]]
+
+
 def parse_segment(d: Collection, rel: str, number: int, data: bytes) -> Seg:
-    """A segment file; error positions count records from 1 within this file."""
+    """A segment file: its JSON is parsed and its ids indexed now; its records are validated
+    on first use (Seg.ensure_valid). Error positions count records from 1 within the file."""
     raw = parse_json(rel, data)
     if not isinstance(raw, list):
         raise StoreCorrupt(rel, "top level", "expected a JSON array of records")
-    models: list[Record | None] = []
     ids: list[str] = []
-    seen: set[str] = set()
     for i, item in enumerate(raw):
-        try:
-            rec = d.model.model_validate(item)
-        except ValidationError as e:
-            raise StoreCorrupt(rel, *validation_position(i, item, e)) from None
-        if rec.id in seen:
-            raise StoreCorrupt(rel, f"record {i + 1}", f"duplicate id {rec.id}")
-        seen.add(rec.id)
-        ids.append(rec.id)
-        models.append(rec)
-    return Seg(number, ids, [files.array_item(item) for item in raw], models)
+        rid = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(rid, str):
+            raise StoreCorrupt(rel, f"record {i + 1}", "expected an object with a string id")
+        ids.append(rid)
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        for i, rid in enumerate(ids):
+            if rid in seen:
+                raise StoreCorrupt(rel, f"record {i + 1}", f"duplicate id {rid}")
+            seen.add(rid)
+    frags = _canonical_items(data, len(raw)) or [files.array_item(item) for item in raw]
+    return Seg(number, rel, ids, frags, None, valid=False)
 
 
-def seed_segment(d: Collection, now: Any) -> Seg:
+def seed_segment(d: Collection, rel: str, now: Any) -> Seg:
     """The rows a seeded collection reads as before anything is written."""
     models = [d.model.model_validate({**row, "created_at": now, "updated_at": now, "version": 1}) for row in d.seed()]  # type: ignore[misc]
-    return Seg(1, [m.id for m in models], [files.array_item(m.model_dump()) for m in models], list(models))
+    return Seg(1, rel, [m.id for m in models], [files.array_item(m.model_dump()) for m in models], list(models))
 
 
 def serialise_segment(seg: Seg) -> list[bytes]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import random
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -16,8 +16,15 @@ def _b32(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+_last: tuple[int, str] = (-1, "")  # the time part, made once per millisecond
+# The random part comes from the module's generator: seeded from os.urandom at start and
+# re-seeded in a forked child, so two processes never share a sequence.
+
+
 def new_id(prefix: str) -> str:
-    """``dr_01jc9…``: 10 chars of milliseconds since the epoch, then 10 random chars."""
+    """``dr_01jc9…``: 10 chars of milliseconds since the epoch, then 10 random chars (50 bits)."""
+    global _last
     millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(7), "big")
-    return f"{prefix}_{_b32(millis, 10)}{_b32(rand, 10)}"
+    if _last[0] != millis:
+        _last = (millis, _b32(millis, 10))
+    return f"{prefix}_{_last[1]}{''.join(random.choices(_ALPHABET, k=10))}"

@@ -107,7 +107,7 @@ class _StagedCollection:
     def writable(self, i: int) -> Seg:
         seg = self.segs[i]
         if seg.number not in self.thawed:
-            seg = self.segs[i] = seg.thaw()
+            seg = self.segs[i] = seg.thaw(self.d.model)
             self.thawed.add(seg.number)
         return seg
 
@@ -115,7 +115,7 @@ class _StagedCollection:
         """The segment a new record goes to: the last one, or a new one once it is full."""
         if not self.segs or len(self.segs[-1]) >= self.d.segment_size:
             number = self.segs[-1].number + 1 if self.segs else 1
-            self.segs.append(Seg(number, [], [], []))
+            self.segs.append(Seg(number, Part(self.d, number).relpath, [], [], []))
             self.thawed.add(number)
         return self.writable(len(self.segs) - 1)
 
@@ -160,7 +160,7 @@ class Transaction:
             self._held(d)
             segs = [self._cached(Part(d, n)).value for n in self._numbers(d)]
             if not segs and d.seed is not None:
-                segs = [formats.seed_segment(d, self.now)]
+                segs = [formats.seed_segment(d, Part(d).relpath, self.now)]
             staged = self._collections[d] = _StagedCollection(d, segs)
         return staged
 
@@ -199,8 +199,14 @@ class Transaction:
             err = e.errors()[0]
             raise InvalidField(("body", *err["loc"]), err["msg"], err["type"]) from None
 
-    def _stage(self, staged: _StagedCollection, i: int | None, pos: int | None, rec: Record) -> None:
-        frag = _serialised(files.array_item, rec)
+    def _stage(self, staged: _StagedCollection, i: int | None, pos: int | None, rec: Record, dumped: dict[str, Any]) -> None:
+        """Put a record in its segment with its serialised form (``dumped`` is its JSON-mode
+        dump, which serialises exactly as the model does)."""
+        try:
+            frag = files.array_item(dumped)
+        except orjson.JSONEncodeError:
+            _check_storable(dumped, ("body",))
+            raise
         seg = staged.tail() if i is None else staged.writable(i)
         seg.put(pos, rec, frag)
 
@@ -213,8 +219,8 @@ class Transaction:
         staged = self._collection(d)
         if staged.locate(rec.id) is not None:
             raise InvalidField(("body", "id"), f"{rec.id} already exists")
-        self._stage(staged, None, None, rec)
         after = rec.model_dump(mode="json")
+        self._stage(staged, None, None, rec, after)
         self.audit(d.module, d.name, rec.id, audit, {k: [None, after[k]] for k in after if k not in META_FIELDS})
         return rec
 
@@ -245,7 +251,7 @@ class Transaction:
             return old
         staged = self._collection(d)
         i, pos = staged.locate(old.id)  # type: ignore[misc]
-        self._stage(staged, i, pos, new)
+        self._stage(staged, i, pos, new, after)
         self.audit(d.module, d.name, old.id, audit, diff)
         return new
 
@@ -298,7 +304,7 @@ class Transaction:
         """Record one audit entry in the module's own audit log, in this same commit."""
         log = audit_log(module)
         self._held(log)
-        entry = AuditEntry(
+        entry = AuditEntry.model_construct(  # built from validated values: no second validation
             id=new_id("au"), at=self.now, actor=actor.get(), module=module,
             entity=entity, entity_id=entity_id, action=action, changes=changes,
         )

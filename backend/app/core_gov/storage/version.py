@@ -14,7 +14,7 @@ import orjson
 from . import files
 from .ids import new_id
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 3
 VERSION_FILE = "VERSION.json"
 
 # from_version -> function that upgrades a data dir from that version to the next one.
@@ -72,3 +72,9 @@ def ensure_format(data_dir: Path, backup: Callable[[], Path], target: int = FORM
             write_version(data_dir, version + 1)
             done.append(f"migrated data format {version} -> {version + 1}")
     return done
+
+
+# 2 -> 3: collections are laid out in segment files (see collection.py).
+from .collection import split_oversized  # noqa: E402
+
+migration(2)(lambda data_dir: split_oversized(data_dir) and None)
