@@ -249,6 +249,16 @@ def test_restore_keeps_the_snapshot_history_and_the_mode_and_snapshots_the_resto
     assert not (aside / ".git").exists() and len(orjson.loads((aside / "holdings" / "holdings.json").read_bytes())) == 4
 
 
+def test_restoring_the_data_as_it_is_still_records_the_restore(capsys, filled, tmp_path):
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    assert run(capsys, "--data-dir", str(filled), "snapshot", "-m", "first")[0] == 0
+    archive = tmp_path / "b.tar.gz"
+    assert run(capsys, "--data-dir", str(filled), "backup", "--out", str(archive))[0] == 0
+    assert run(capsys, "--data-dir", str(filled), "restore", str(archive))[0] == 0
+    assert git(filled, "log", "--format=%s").splitlines()[0].startswith(f"restore {archive} (backup taken ")
+
+
 def test_restore_into_a_data_dir_never_snapshotted_makes_no_repository(capsys, filled, tmp_path):
     archive = tmp_path / "b.tar.gz"
     assert run(capsys, "--data-dir", str(filled), "backup", "--out", str(archive))[0] == 0

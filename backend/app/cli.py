@@ -92,7 +92,7 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
         aside = archive.swap_in(storage, staging)
     print(f"restored {source} into {data_dir}" + (f"; the replaced data is in {aside}" if aside else ""))
     if (data_dir / ".git").exists():  # the snapshot history records the restore
-        return _snapshot(storage, f"restore {source} (backup taken {manifest.get('created_at')})")
+        return _snapshot(storage, f"restore {source} (backup taken {manifest.get('created_at')})", always=True)
     return 0
 
 
@@ -103,9 +103,9 @@ def _git(data_dir: Path, *argv: str) -> subprocess.CompletedProcess:
     return subprocess.run([*GIT, "-C", str(data_dir), *argv], check=True, text=True, capture_output=True)
 
 
-def _snapshot(storage: Storage, message: str) -> int:
+def _snapshot(storage: Storage, message: str, *, always: bool = False) -> int:
     """Commit every change of the data dir under the module locks (a consistent set of files),
-    initialising the repository the first time."""
+    initialising the repository the first time; ``always`` commits even when nothing changed."""
     data_dir = storage.data_dir
     try:
         if not (data_dir / ".git").exists():
@@ -116,10 +116,10 @@ def _snapshot(storage: Storage, message: str) -> int:
             ignore.write_text(DATA_GITIGNORE)
         with storage.locked(*archive.module_names(data_dir)):
             _git(data_dir, "add", "-A")
-            if not _git(data_dir, "status", "--porcelain").stdout.strip():
+            if not always and not _git(data_dir, "status", "--porcelain").stdout.strip():
                 print("nothing changed since the last snapshot")
                 return 0
-            _git(data_dir, "commit", "-q", "-m", message)
+            _git(data_dir, "commit", "-q", "--allow-empty", "-m", message)
         print(f"snapshot {_git(data_dir, 'log', '-1', '--format=%h %s').stdout.strip()}")
     except FileNotFoundError:
         print("error: git is not installed", file=sys.stderr)
