@@ -7,7 +7,7 @@ VENV="$ROOT/.venv"
 if [ ! -x "$VENV/bin/python" ]; then
   PY=""
   for candidate in python3.13 python3.12 python3.11 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
       PY="$candidate"; break
     fi
   done

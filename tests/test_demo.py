@@ -115,7 +115,7 @@ def test_the_runbook_is_clear_but_go_live_stays_off_and_no_tripwire_fires(demo_d
     blockers = {i["key"]: i["ok"] for i in status["items"] if i["severity"] == "blocker"}
     assert all(blockers.values()) and len(blockers) == 10 and status["ok_to_enable_go_live"] is True
     warnings = {i["key"]: i["ok"] for i in status["items"] if i["severity"] == "warning"}
-    assert warnings == {"backup_recent": False, "snapshot_clean": False, "dncl_fresh": True}  # the copy left the backups folder behind
+    assert warnings == {"backup_recent": False, "snapshot_clean": False, "dncl_fresh": True}
     assert client.get("/core/golive/state").json() | {"changed_at": None} == {
         "enabled": False, "kill_switch": False, "reason": None, "changed_by": None, "changed_at": None, "decision_id": None,
     }
@@ -152,6 +152,15 @@ def test_the_operator_enables_go_live_and_closes_the_prepared_deal(seeded, demo_
     assert [b["key"] for b in blocked.json()["detail"]["blockers"]] == ["assignment_contract_signed", "title_acknowledged"]
     due = client.get("/core/followups/due").json()
     assert due["halted"] is None and len(due["tasks"]) >= 1
+
+
+def test_the_seed_takes_no_backup_so_the_runbook_still_asks_for_one(seeded, demo_dir, client):
+    backups = default_backup_dir(seeded[0])
+    if backups.exists():  # what the seed left beside its data dir goes beside the copy too
+        shutil.copytree(backups, default_backup_dir(demo_dir))
+    item = next(i for i in client.get("/core/runbook/status").json()["items"] if i["key"] == "backup_recent")
+    assert item == {"key": "backup_recent", "severity": "warning", "ok": False, "detail": f"no backup in {default_backup_dir(demo_dir)}: run `valhalla backup`"}
+    assert not backups.exists() or sorted(p.name for p in backups.iterdir()) == []
 
 
 def test_verify_passes_on_the_seeded_data_dir(demo_dir):

@@ -67,6 +67,9 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     storage = _storage(settings)
+    if args.out and Path(args.out).exists() and not args.force:
+        print(f"error: {args.out} already exists; pass --force to overwrite it", file=sys.stderr)
+        return 1
     out = archive.backup(storage, Path(args.out) if args.out else None, keep=args.keep)
     counts = archive.record_counts(settings.data_dir)
     print(f"backed up {settings.data_dir} to {out}")
@@ -78,32 +81,32 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     storage = _storage(settings)
     source = Path(args.file)
-    _, members = archive.read_archive(source)  # refuses a tampered or malicious archive first
-    before = archive.record_counts(settings.data_dir)
-    after = archive.record_counts(settings.data_dir, members)
-    print(f"{'module':<16}{'current':>10}{'archive':>10}")
-    for module in sorted({*before, *after}):
-        print(f"{module:<16}{before.get(module, 0):>10}{after.get(module, 0):>10}")
-    if settings.data_dir.is_dir() and any(settings.data_dir.iterdir()):
-        safety = archive.backup(storage)
-        print(f"backed up the current data to {safety}")
-    aside = archive.restore(storage, source)
-    print(f"restored {source} into {settings.data_dir}; the replaced data is in {aside}")
+    data_dir = settings.data_dir
+    with archive.staged(storage, source) as (manifest, staging):  # refuses a tampered or malicious archive first
+        before, after = archive.record_counts(data_dir), archive.record_counts(staging)
+        print(f"{'module':<16}{'current':>10}{'archive':>10}")
+        for module in sorted({*before, *after}):
+            print(f"{module:<16}{before.get(module, 0):>10}{after.get(module, 0):>10}")
+        if data_dir.is_dir() and any(data_dir.iterdir()):
+            print(f"backed up the current data to {archive.backup(storage)}")
+        aside = archive.swap_in(storage, staging)
+    print(f"restored {source} into {data_dir}" + (f"; the replaced data is in {aside}" if aside else ""))
+    if (data_dir / ".git").exists():  # the snapshot history records the restore
+        return _snapshot(storage, f"restore {source} (backup taken {manifest.get('created_at')})", always=True)
     return 0
 
 
-def _git(data_dir: Path, *argv: str, capture: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["git", "-C", str(data_dir), "-c", "user.name=Valhalla Core", "-c", "user.email=valhalla@localhost", *argv],
-        check=True, text=True, capture_output=True,
-    )
+GIT = ["git", "-c", "user.name=Valhalla Core", "-c", "user.email=valhalla@localhost"]
 
 
-def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
-    data_dir = settings.data_dir
-    if not data_dir.is_dir():
-        print(f"error: {data_dir} does not exist: nothing to snapshot", file=sys.stderr)
-        return 1
+def _git(data_dir: Path, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*GIT, "-C", str(data_dir), *argv], check=True, text=True, capture_output=True)
+
+
+def _snapshot(storage: Storage, message: str, *, always: bool = False) -> int:
+    """Commit every change of the data dir under the module locks (a consistent set of files),
+    initialising the repository the first time; ``always`` commits even when nothing changed."""
+    data_dir = storage.data_dir
     try:
         if not (data_dir / ".git").exists():
             _git(data_dir, "init", "-q")
@@ -111,22 +114,28 @@ def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
         ignore = data_dir / ".gitignore"
         if not ignore.exists():
             ignore.write_text(DATA_GITIGNORE)
-        storage = _storage(settings)
-        with storage.locked(*archive.module_names(data_dir)):  # a consistent set of files
+        with storage.locked(*archive.module_names(data_dir)):
             _git(data_dir, "add", "-A")
-            if not _git(data_dir, "status", "--porcelain", capture=True).stdout.strip():
+            if not always and not _git(data_dir, "status", "--porcelain").stdout.strip():
                 print("nothing changed since the last snapshot")
                 return 0
-            _git(data_dir, "commit", "-q", "-m", args.message or f"snapshot {storage.now():%Y-%m-%d %H:%M:%SZ}")
-        head = _git(data_dir, "log", "-1", "--format=%h %s", capture=True).stdout.strip()
-        print(f"snapshot {head}")
+            _git(data_dir, "commit", "-q", "--allow-empty", "-m", message)
+        print(f"snapshot {_git(data_dir, 'log', '-1', '--format=%h %s').stdout.strip()}")
     except FileNotFoundError:
         print("error: git is not installed", file=sys.stderr)
         return 1
     except subprocess.CalledProcessError as e:
-        print(f"error: git {' '.join(e.cmd[5:])} failed: {(e.stderr or '').strip()}", file=sys.stderr)
+        print(f"error: git {' '.join(e.cmd[len(GIT) + 2:])} failed: {(e.stderr or '').strip()}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.data_dir.is_dir():
+        print(f"error: {settings.data_dir} does not exist: nothing to snapshot", file=sys.stderr)
+        return 1
+    storage = _storage(settings)
+    return _snapshot(storage, args.message or f"snapshot {storage.now():%Y-%m-%d %H:%M:%SZ}")
 
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -161,26 +170,37 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _keep(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more (the archive just written is always kept), not {text}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    data_dir_help = "data dir (default: VALHALLA_DATA_DIR or ./data)"
     parser = argparse.ArgumentParser(prog="valhalla", description="Valhalla Core: the operator's back office on local JSON files.")
     parser.add_argument("--version", action="version", version=__version__)
-    parser.add_argument("--data-dir", help="data dir (default: VALHALLA_DATA_DIR or ./data)")
+    parser.add_argument("--data-dir", help=data_dir_help)
+    common = argparse.ArgumentParser(add_help=False)  # the global option, also accepted after the subcommand
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help=data_dir_help)
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="start the HTTP service (VALHALLA_HOST:VALHALLA_PORT)")
+    serve = sub.add_parser("serve", parents=[common], help="start the HTTP service (VALHALLA_HOST:VALHALLA_PORT)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(func=cmd_serve)
-    sub.add_parser("verify", help="check every data file; exit 1 listing each corrupt one").set_defaults(func=cmd_verify)
-    backup = sub.add_parser("backup", help="archive the data dir (tar.gz with a sha256 manifest)")
+    verify = sub.add_parser("verify", parents=[common], help="check every data file; exit 1 listing each corrupt one")
+    verify.set_defaults(func=cmd_verify)
+    backup = sub.add_parser("backup", parents=[common], help="archive the data dir (tar.gz with a sha256 manifest)")
     backup.add_argument("--out", help="archive path (default: backups/valhalla-<UTC time>.tar.gz beside the data dir)")
-    backup.add_argument("--keep", type=int, help="keep only the newest N archives in the archive's folder")
+    backup.add_argument("--force", action="store_true", help="overwrite the --out file if it exists")
+    backup.add_argument("--keep", type=_keep, metavar="N", help="keep only the newest N (1 or more) valhalla-*.tar.gz archives in the archive's folder")
     backup.set_defaults(func=cmd_backup)
-    restore = sub.add_parser("restore", help="verify an archive, back up the current data, then swap the archive in")
+    restore = sub.add_parser("restore", parents=[common], help="verify an archive, back up the current data, then swap the archive in")
     restore.add_argument("file")
     restore.set_defaults(func=cmd_restore)
-    snapshot = sub.add_parser("snapshot", help="commit the data dir to git (initialised if needed)")
+    snapshot = sub.add_parser("snapshot", parents=[common], help="commit the data dir to git (initialised if needed)")
     snapshot.add_argument("-m", "--message")
     snapshot.set_defaults(func=cmd_snapshot)
-    seed = sub.add_parser("seed-demo", help="write a realistic Canadian demo data set into an empty data dir")
+    seed = sub.add_parser("seed-demo", parents=[common], help="write a realistic Canadian demo data set into an empty data dir")
     seed.add_argument("--force", action="store_true", help="seed a data dir that already holds data (backed up first)")
     seed.set_defaults(func=cmd_seed_demo)
     return parser
