@@ -1,0 +1,110 @@
+"""Everything in the bench that depends on the store's on-disk format or on its import routes.
+
+When the format or a route changes, adapt the one function here that uses it:
+- `preload_holdings`: through `Storage` (one transaction), as the bench always did;
+- `write_deals_files`: writes data format 1 (`deals/deals.json`, `deals/audit.jsonl`) directly;
+- `import_deals_csv`, `import_dncl`: the HTTP import routes (and the body limit they need today).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import orjson
+
+from harness import ROOT, Server
+from records import deal, stage
+
+sys.path.insert(0, str(ROOT / "backend"))
+
+from app.core_gov.deals.schemas import Deal  # noqa: E402
+from app.core_gov.holdings import store as holdings_store  # noqa: E402
+from app.core_gov.storage import Storage  # noqa: E402
+
+# Today's import routes read the whole body: they need the body limit raised (1 GiB, the most
+# VALHALLA_MAX_BODY allows). Drop this when the routes stream.
+IMPORT_ENV = {"VALHALLA_MAX_BODY": str(1024**3)}
+
+
+def preload_holdings(data_dir: Path, records: list[dict]) -> list[str]:
+    """Store `records` as holdings in one transaction; their ids."""
+    db = Storage(data_dir)
+    with db.transaction("holdings") as tx:
+        return [tx.add(holdings_store.holdings, r, audit="create").id for r in records]
+
+
+def _b32(value: int, length: int = 10) -> str:
+    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    return "".join(alphabet[value >> 5 * (length - 1 - j) & 31] for j in range(length))
+
+
+def write_deals_files(data_dir: Path, n: int) -> list[str]:
+    """Data format 1, written directly (a CSV import of 1M deals took minutes): `VERSION.json`,
+    `deals/deals.json` (a 2-space-indented JSON array of Deal records in creation order) and
+    `deals/audit.jsonl` (one `create` line per deal), created over the past year. Returns every
+    id in order. A Deal field added or renamed makes this fail at once, not the server later."""
+    folder = data_dir / "deals"
+    folder.mkdir(parents=True)
+    (data_dir / "VERSION.json").write_bytes(b'{\n  "format": 1\n}\n')
+    start = datetime.now(timezone.utc) - timedelta(days=365)
+    step = timedelta(days=365) / max(n, 1)
+    ids = []
+    with open(folder / "deals.json", "wb") as out, open(folder / "audit.jsonl", "wb") as audit:
+        out.write(b"[\n")
+        for i in range(n):
+            at = start + step * i
+            stamp = _b32(int(at.timestamp() * 1000))
+            body = deal(i)
+            rec = {"id": f"dl_{stamp}{i:010d}", "created_at": at, "updated_at": at, "version": 1, **body, "country": "CA",
+                   "property_id": None, "mao": None, "offer_amount": None,
+                   "expected_spread": round(body["assignment_fee_target"] - body["costs_estimate"], 2), "stage": stage(i), "closed_at": None}
+            rec = {k: rec[k] for k in Deal.model_fields}
+            if i == 0 and Deal.model_validate(rec).model_dump(mode="json").keys() != rec.keys():
+                raise SystemExit("write_deals_files no longer matches the Deal record: adapt it")
+            ids.append(rec["id"])
+            out.write((b",\n  " if i else b"  ") + orjson.dumps(rec, option=orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z).replace(b"\n", b"\n  "))
+            audit.write(orjson.dumps({
+                "id": f"au_{stamp}{i:010d}", "at": at, "actor": "operator", "module": "deals", "entity": "deals",
+                "entity_id": rec["id"], "action": "create", "changes": {k: [None, v] for k, v in rec.items() if k not in ("id", "created_at", "updated_at", "version")},
+            }, option=orjson.OPT_UTC_Z) + b"\n")
+        out.write(b"\n]\n")
+    return ids
+
+
+CSV_COLUMNS = ["seller_name", "seller_phone", "seller_email", "address", "city", "province", "property_type", "lead_source", "lead_score",
+               "arv_estimate", "repairs_estimate", "asking_price", "assignment_fee_target", "costs_estimate", "tags", "notes", "currency"]
+
+
+def write_deals_csv(path: Path, n: int) -> None:
+    """A purchased lead list as POST /core/deals/import reads it (header line, tags joined by `;`)."""
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLUMNS)
+        for i in range(n):
+            row = deal(i)
+            w.writerow([";".join(row[c]) if c == "tags" else row[c] for c in CSV_COLUMNS])
+
+
+def import_deals_csv(server: Server, path: Path) -> int:
+    """POST the file to /core/deals/import (text/csv); the number of deals added."""
+    with open(path, "rb") as f:
+        _, r = server.timed("POST", "/core/deals/import", content=f, headers={"content-type": "text/csv", "content-length": str(path.stat().st_size)})
+    if r.status_code != 201:
+        raise SystemExit(f"deals import answered {r.status_code}: {r.text[:500]}")
+    return r.json()["added"]
+
+
+def import_dncl(server: Server, path: Path, list_date: date) -> int:
+    """POST the file to /core/comms/suppressions/import?list_date=D (text/csv); numbers it holds now."""
+    with open(path, "rb") as f:
+        _, r = server.timed("POST", "/core/comms/suppressions/import", params={"list_date": list_date.isoformat()}, content=f,
+                            headers={"content-type": "text/csv", "content-length": str(path.stat().st_size)})
+    if r.status_code != 201:
+        raise SystemExit(f"DNCL import answered {r.status_code}: {r.text[:500]}")
+    body = r.json()
+    return body["added"] + body["duplicates"]
+
