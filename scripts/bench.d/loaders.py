@@ -2,7 +2,7 @@
 
 When the format or a route changes, adapt the one function here that uses it:
 - `preload_holdings`: through `Storage` (one transaction), as the bench always did;
-- `write_deals_files`: writes data format 1 (`deals/deals.json`, `deals/audit.jsonl`) directly;
+- `write_deals_files`: writes the current data format (deal segments, `deals/audit.jsonl`) directly;
 - `import_deals_csv`, `import_dncl`: the HTTP import routes (and the body limit they need today).
 """
 
@@ -21,7 +21,8 @@ sys.path.insert(0, str(ROOT / "backend"))
 
 from app.core_gov.deals.schemas import Deal  # noqa: E402
 from app.core_gov.holdings import store as holdings_store  # noqa: E402
-from app.core_gov.storage import Storage  # noqa: E402
+from app.core_gov.storage import Collection, Storage  # noqa: E402
+from app.core_gov.storage.version import FORMAT_VERSION  # noqa: E402
 
 # Today's import routes read the whole body: they need the body limit raised (1 GiB, the most
 # VALHALLA_MAX_BODY allows). Drop this when the routes stream.
@@ -41,19 +42,28 @@ def _b32(value: int, length: int = 10) -> str:
 
 
 def write_deals_files(data_dir: Path, n: int) -> list[str]:
-    """Data format 1, written directly (a CSV import of 1M deals took minutes): `VERSION.json`,
-    `deals/deals.json` (a 2-space-indented JSON array of Deal records in creation order) and
-    `deals/audit.jsonl` (one `create` line per deal), created over the past year. Returns every
-    id in order. A Deal field added or renamed makes this fail at once, not the server later."""
+    """The current data format, written directly (a CSV import of 1M deals takes a while):
+    `VERSION.json`, `deals/deals.json`, `deals/deals.000002.json`, ... (segments of 1,000
+    2-space-indented Deal records in creation order) and `deals/audit.jsonl` (one `create` line
+    per deal), created over the past year. Returns every id in order. A Deal field added or
+    renamed makes this fail at once, not the server later."""
     folder = data_dir / "deals"
     folder.mkdir(parents=True)
-    (data_dir / "VERSION.json").write_bytes(b'{\n  "format": 1\n}\n')
+    (data_dir / "VERSION.json").write_bytes(b'{\n  "format": %d\n}\n' % FORMAT_VERSION)
     start = datetime.now(timezone.utc) - timedelta(days=365)
     step = timedelta(days=365) / max(n, 1)
+    size = Collection.segment_size
     ids = []
-    with open(folder / "deals.json", "wb") as out, open(folder / "audit.jsonl", "wb") as audit:
-        out.write(b"[\n")
+    out = None
+    with open(folder / "audit.jsonl", "wb") as audit:
         for i in range(n):
+            if i % size == 0:
+                if out is not None:
+                    out.write(b"\n]\n")
+                    out.close()
+                number = i // size + 1
+                out = open(folder / ("deals.json" if number == 1 else f"deals.{number:06d}.json"), "wb")
+                out.write(b"[\n")
             at = start + step * i
             stamp = _b32(int(at.timestamp() * 1000))
             body = deal(i)
@@ -64,12 +74,14 @@ def write_deals_files(data_dir: Path, n: int) -> list[str]:
             if i == 0 and Deal.model_validate(rec).model_dump(mode="json").keys() != rec.keys():
                 raise SystemExit("write_deals_files no longer matches the Deal record: adapt it")
             ids.append(rec["id"])
-            out.write((b",\n  " if i else b"  ") + orjson.dumps(rec, option=orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z).replace(b"\n", b"\n  "))
+            out.write((b",\n  " if i % size else b"  ") + orjson.dumps(rec, option=orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z).replace(b"\n", b"\n  "))
             audit.write(orjson.dumps({
                 "id": f"au_{stamp}{i:010d}", "at": at, "actor": "operator", "module": "deals", "entity": "deals",
                 "entity_id": rec["id"], "action": "create", "changes": {k: [None, v] for k, v in rec.items() if k not in ("id", "created_at", "updated_at", "version")},
             }, option=orjson.OPT_UTC_Z) + b"\n")
-        out.write(b"\n]\n")
+        if out is not None:
+            out.write(b"\n]\n")
+            out.close()
     return ids
 
 
