@@ -12,11 +12,12 @@ from typing import Annotated, Any, Sequence, TypeVar
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+import pydantic_core
 from pydantic import BaseModel, StringConstraints
 
 from ..settings import Settings
 from .errors import CoreError, InvalidField
-from .storage import Input, Storage, actor
+from .storage import Input, Records, Storage, actor
 
 log = logging.getLogger("valhalla")
 T = TypeVar("T")
@@ -62,10 +63,18 @@ async def _page(
 Page = Annotated[PageParams, Depends(_page)]
 
 
-def paginate(response: Response, items: Sequence[T], page: PageParams) -> list[T]:
-    """Slice a filtered list and report the total before slicing in X-Total-Count."""
-    response.headers["X-Total-Count"] = str(len(items))
-    return list(items[page.offset : page.offset + page.limit])
+def paginate(response: Response, items: Sequence[T], page: PageParams) -> Any:
+    """One page of a list, with the total before slicing in X-Total-Count. Stored records are
+    answered with the JSON the store keeps for them (validated when read from disk), so a
+    page makes no model and serialises nothing; other items are serialised by pydantic."""
+    stop = page.offset + page.limit
+    if isinstance(items, Records):
+        parts = items.frags(page.offset, stop)
+    else:
+        parts = [pydantic_core.to_json(item, by_alias=True) for item in items[page.offset : stop]]
+    headers = {k: v for k, v in response.headers.items() if k != "content-length"}
+    headers["X-Total-Count"] = str(len(items))
+    return Response(b"[" + b",".join(parts) + b"]", media_type="application/json", headers=headers)
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
