@@ -118,6 +118,8 @@ def test_the_runbook_is_clear_but_go_live_stays_off_and_no_tripwire_fires(demo_d
     assert warnings == {"backup_recent": False, "snapshot_clean": False, "dncl_fresh": True}
     assert client.get("/core/golive/state").json() | {"changed_at": None} == {
         "enabled": False, "kill_switch": False, "reason": None, "changed_by": None, "changed_at": None, "decision_id": None,
+        "go_live_reason": None, "go_live_changed_by": None, "go_live_changed_at": None,
+        "kill_switch_reason": None, "kill_switch_changed_by": None, "kill_switch_changed_at": None,
     }
     regression = client.get("/core/regression/state").json()
     assert regression["throttled"] == {}

@@ -4,7 +4,7 @@ call 201 POST /core/deals '{"seller_name": "Smoke Ladder", "seller_phone": "416-
 LADDER_DEAL="$(field 'b["id"]')"
 call 201 POST /core/followups/ladder/create "{\"deal_id\": \"$LADDER_DEAL\", \"province\": \"ON\", \"owner\": \"smoke\", \"start_at\": \"2026-01-10T00:50:00Z\"}"
 LADDER="$(field 'b["ladder_id"]')"
-expect '[t["due_at"] for t in b["tasks"]]' '["2026-01-10T00:50:00Z", "2026-01-10T15:00:00Z", "2026-01-10T15:00:00Z", "2026-01-12T14:00:00Z", "2026-01-13T00:50:00Z", "2026-01-17T00:50:00Z"]'
+expect '[t["due_at"] for t in b["tasks"]]' '["2026-01-10T00:50:00Z", "2026-01-10T15:00:00Z", "2026-01-10T17:30:00Z", "2026-01-12T14:00:00Z", "2026-01-14T14:00:00Z", "2026-01-19T14:00:00Z"]'
 FIRST_TASK="$(field 'b["tasks"][0]["id"]')"
 call 409 POST /core/followups/ladder/create "{\"deal_id\": \"$LADDER_DEAL\", \"province\": \"ON\", \"owner\": \"smoke\"}"
 expect 'b["detail"]["code"]' ladder_open

@@ -15,3 +15,7 @@ call 200 GET /core/market/policies
 expect 'len(b)' 14
 call 422 GET '/core/market/can-contact?province=ZZ&channel=SMS'
 call 422 GET '/core/market/can-contact?province=ON&channel=SMS&at=not-a-time'
+call 422 POST /core/market/policies/upsert '{"province": "ON", "contact_windows": [{"days": [6], "start": "07:00", "end": "23:00"}]}'
+expect '[b["detail"][0]["loc"], b["detail"][0]["type"]]' '[["body", "contact_windows", 0], "crtc_telemarketing_hours"]'
+call 200 GET '/core/market/can-contact?province=ON&channel=SMS&at=2026-01-05T16:30:00Z&to=604-555-0189'
+expect '[b["allowed"], b["refused_by"]["province"], b["refused_by"]["local_time"], b["next_allowed_at"]]' '[false, "BC", "2026-01-05T08:30:00-08:00", "2026-01-05T17:00:00Z"]'

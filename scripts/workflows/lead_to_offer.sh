@@ -4,8 +4,8 @@
 # contact policy -> follow-up ladder -> the first due task worked -> buyer liquidity -> bounded
 # offer -> risk reserve + issue (offer_made) -> the offer texted (draft -> mark_sent -> send log).
 # Outside the contact window (nights, Sundays) the ladder starts at the next allowed time and the
-# dispatch batch is read as of then; the text is first refused (outside_contact_window), then sent
-# with a recorded override, which is what the rules require of an operator doing it anyway.
+# dispatch batch is read as of then; the text is refused (outside_contact_window) and waits as a
+# draft until next_allowed_at. An override_reason is for a seller's own request, never routine.
 set -euo pipefail
 BASE="${1:-http://127.0.0.1:8000}"
 source "$(cd "$(dirname "$0")" && pwd)/_common.sh"
@@ -19,7 +19,7 @@ SINCE="$(field 'b["created_at"]')"  # this run's KPI events are read from here o
 expect '[b["stage"], b["expected_spread"]]' '["lead", 8500.0]'
 
 # 1. may we text this seller? Now, or else at the next allowed time T.
-call 200 GET '/core/market/can-contact?province=ON&market=Hamilton&channel=SMS&lead_score=0.8'
+call 200 GET "/core/market/can-contact?province=ON&market=Hamilton&channel=SMS&lead_score=0.8&to=$PHONE"
 NOW_OK="$(field 'b["allowed"]')"
 if [ "$NOW_OK" = true ]; then
   expect '[b["reason"], b["next_allowed_at"]]' '["ok", null]'
@@ -29,7 +29,7 @@ else
   T="$(utc "$(field 'b["next_allowed_at"]')")"
   echo "  outside the contact window now; working the ladder as of $T"
 fi
-call 200 GET "/core/market/can-contact?province=ON&market=Hamilton&channel=SMS&lead_score=0.8&at=$T"
+call 200 GET "/core/market/can-contact?province=ON&market=Hamilton&channel=SMS&lead_score=0.8&to=$PHONE&at=$T"
 expect '[b["allowed"], b["reason"], b["next_allowed_at"]]' '[true, "ok", null]'
 
 # 2. the six-step ladder, starting at T
@@ -87,26 +87,28 @@ expect "[e['used']['max_daily_exposure'] for e in b['engines'] if e['engine'] ==
 call 200 GET "/core/deals/$DEAL"
 expect '[b["stage"], b["offer_amount"]]' "[\"offer_made\", $OFFER]"
 
-# 7. text the offer: draft, mark_sent (refused outside the window unless overridden), send log
+# 7. text the offer: draft, then mark_sent inside the window (send log), or refused outside it
 BODY_TEXT="Hi Jane, as promised: our cash offer for your house is \$$OFFER, closing in 30 days, as is."
 call 201 POST /core/comms/drafts "{\"channel\": \"sms\", \"to\": \"$PHONE\", \"province\": \"ON\", \"deal_id\": \"$DEAL\", \"tone\": \"warm\", \"body\": \"$BODY_TEXT\"}"
 DRAFT="$(field 'b["id"]')"
 expect 'b["status"]' draft
-call 200 GET '/core/market/can-contact?province=ON&market=Hamilton&channel=SMS'
+call 200 GET "/core/market/can-contact?province=ON&market=Hamilton&channel=SMS&to=$PHONE"
 if [ "$(field 'b["allowed"]')" = true ]; then
   call 200 POST "/core/comms/drafts/$DRAFT/mark_sent" '{}'
   expect '[b["status"], b["override_reason"]]' '["sent", null]'
+  call 200 GET /core/comms/identity
+  UNSUB="$(field 'b["unsubscribe_text"]')"
+  call 200 GET "/core/comms/sendlog?deal_id=$DEAL"
+  expect '[len(b), b[0]["draft_id"], b[0]["to"]]' "[1, \"$DRAFT\", \"+1${PHONE//-/}\"]"
+  expect "b[0]['body'].startswith('Hi Jane') and b[0]['body'].endswith('''$UNSUB''')" true
 else
+  NEXT="$(field 'b["next_allowed_at"]')"
   call 409 POST "/core/comms/drafts/$DRAFT/mark_sent" '{}'
-  expect 'b["detail"]["code"]' outside_contact_window
-  call 200 POST "/core/comms/drafts/$DRAFT/mark_sent" '{"override_reason": "seller asked for the offer in writing tonight"}'
-  expect '[b["status"], b["override_reason"]]' '["sent", "seller asked for the offer in writing tonight"]'
+  expect '[b["detail"]["code"], b["detail"]["next_allowed_at"]]' "[\"outside_contact_window\", \"$NEXT\"]"
+  call 200 GET "/core/comms/sendlog?deal_id=$DEAL"
+  expect 'len(b)' 0
+  echo "  outside the contact window now: draft $DRAFT waits; send it at $NEXT with POST /core/comms/drafts/$DRAFT/mark_sent"
 fi
-call 200 GET /core/comms/identity
-UNSUB="$(field 'b["unsubscribe_text"]')"
-call 200 GET "/core/comms/sendlog?deal_id=$DEAL"
-expect '[len(b), b[0]["draft_id"], b[0]["to"]]' "[1, \"$DRAFT\", \"+1${PHONE//-/}\"]"
-expect "b[0]['body'].startswith('Hi Jane') and b[0]['body'].endswith('''$UNSUB''')" true
 call 200 GET "/core/deals/$DEAL/activities"
 expect '[(a["from_stage"], a["to_stage"]) for a in b if a["kind"] == "stage"]' '[["lead", "contacted"], ["contacted", "offer_made"]]'
 echo "workflow lead_to_offer: all checks passed against $BASE ($CHECKS checks; deal $DEAL)"

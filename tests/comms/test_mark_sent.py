@@ -36,6 +36,8 @@ def test_sms_saturday_1830_refused_in_ontario_but_allowed_in_bc_at_the_same_inst
         "code": "outside_contact_window", "province": "ON", "channel": "SMS",
         "local_time": "2026-01-10T18:30:00-05:00", "next_allowed_at": "2026-01-12T14:00:00Z",
         "message": "SMS to ON is not allowed now (outside_contact_window); send override_reason to send anyway",
+        "refused_by": {"source": "province", "province": "ON", "market": "ALL", "timezone": "America/Toronto", "area_code": None,
+                       "allowed": False, "reason": "outside_contact_window", "local_time": "2026-01-10T18:30:00-05:00"},
     }
     assert client.get(f"/core/comms/drafts/{on['id']}").json()["status"] == "draft"
     ok = send(client, bc["id"])
@@ -76,7 +78,7 @@ def test_refusal_order_suppressed_then_dncl_then_identity_then_window(client, cl
     client.put("/core/comms/identity", json={"sender_name": "V", "mailing_address": "1 A St", "web": "v.example", "unsubscribe_text": "Reply STOP"})
     assert codes(call) == "outside_contact_window"
     assert codes(sms) == "outside_contact_window"
-    clock.set("2026-01-12T15:00:00Z")  # Monday 10:00 Toronto
+    clock.set("2026-01-12T17:00:00Z")  # Monday 12:00 Toronto, 09:00 in Vancouver (the SMS's 604 number)
     assert send(client, call["id"]).status_code == 200
     assert send(client, sms["id"]).status_code == 200
 
@@ -153,15 +155,17 @@ def test_mark_sent_unknown_draft_is_404(client, live):
 
 
 def test_a_draft_for_a_deal_uses_the_city_policy_of_the_deal(client, clock, live, identity):
-    """Kenora (western ON) keeps Central time: Saturday 18:30 in Toronto is 17:30 there, inside the window."""
+    """Kenora (western ON) keeps Central time: Monday 09:30 in Toronto is 08:30 there, before the window."""
     r = client.post("/core/market/policies/upsert", json={"province": "ON", "market": "Kenora", "timezone": "America/Winnipeg"})
     assert r.status_code == 200, r.text
     kenora = make_deal(client, city="Kenora", address="5 Lake St")
     toronto = make_deal(client, city="Toronto", address="6 Bay St")
     west = make_draft(client, deal_id=kenora["id"])
     east = make_draft(client, deal_id=toronto["id"])
-    clock.set(SATURDAY_1830_TORONTO)
-    assert send(client, east["id"]).json()["detail"]["code"] == "outside_contact_window"
-    ok = send(client, west["id"])
-    assert ok.status_code == 200
-    assert client.get("/core/comms/sendlog").json()[0]["local_time"] == "2026-01-10T17:30:00-06:00"
+    clock.set("2026-01-12T14:30:00Z")
+    refused = send(client, west["id"]).json()["detail"]
+    assert (refused["code"], refused["refused_by"]["market"], refused["local_time"]) == ("outside_contact_window", "Kenora", "2026-01-12T08:30:00-06:00")
+    assert send(client, east["id"]).status_code == 200
+    clock.set("2026-01-12T15:00:00Z")
+    assert send(client, west["id"]).status_code == 200
+    assert client.get("/core/comms/sendlog").json()[1]["local_time"] == "2026-01-12T09:00:00-06:00"

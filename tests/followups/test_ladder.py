@@ -32,16 +32,40 @@ def test_a_lead_created_friday_1950_gets_each_step_moved_into_the_window(client,
     assert [(t["step"], t["channel"], t["nominal_at"], t["due_at"]) for t in lad["tasks"]] == [
         (1, "SMS", "2026-01-10T00:50:00Z", "2026-01-10T00:50:00Z"),  # Fri 19:50: inside Mon-Fri 09-20
         (2, "CALL", "2026-01-10T01:20:00Z", "2026-01-10T15:00:00Z"),  # Fri 20:20 -> Sat 10:00
-        (3, "SMS", "2026-01-10T03:50:00Z", "2026-01-10T15:00:00Z"),  # Fri 22:50 -> Sat 10:00
+        (3, "SMS", "2026-01-10T03:50:00Z", "2026-01-10T17:30:00Z"),  # Fri 22:50 -> Sat 10:00 + 2 h 30 after step 2
         (4, "CALL", "2026-01-11T00:50:00Z", "2026-01-12T14:00:00Z"),  # Sat 19:50 -> Mon 09:00 (no Sunday)
-        (5, "SMS", "2026-01-13T00:50:00Z", "2026-01-13T00:50:00Z"),  # Mon 19:50: inside
-        (6, "CALL", "2026-01-17T00:50:00Z", "2026-01-17T00:50:00Z"),  # next Fri 19:50: inside
+        (5, "SMS", "2026-01-13T00:50:00Z", "2026-01-14T14:00:00Z"),  # Mon 19:50, but 2 days after step 4: Wed 09:00
+        (6, "CALL", "2026-01-17T00:50:00Z", "2026-01-19T14:00:00Z"),  # 4 days after step 5: Sun 09:00 -> Mon 09:00
     ]
     assert {t["status"] for t in lad["tasks"]} == {"open"} and {t["owner"] for t in lad["tasks"]} == {"sam"}
     on_disk = orjson.loads((data_dir / "followups" / "tasks.json").read_bytes())
     assert [t["id"] for t in on_disk] == [t["id"] for t in lad["tasks"]]
     events = kpi_service.events(client.app.state.storage, metric="ladder_created")
     assert [(e.domain, e.value, e.ref) for e in events] == [("followups", 6.0, lad["ladder_id"])]
+
+
+def test_a_ladder_started_on_a_weekend_keeps_its_spacing_instead_of_stacking_at_monday_0900(client):
+    deal = make_deal(client)
+    lad = ladder(client, deal["id"], start_at="2026-01-11T00:00:00Z")  # Saturday 19:00 in Toronto
+    assert [(t["step"], t["nominal_at"], t["due_at"]) for t in lad["tasks"]] == [
+        (1, "2026-01-11T00:00:00Z", "2026-01-12T14:00:00Z"),  # Sat 19:00 -> Mon 09:00
+        (2, "2026-01-11T00:30:00Z", "2026-01-12T14:30:00Z"),  # 30 min after step 1
+        (3, "2026-01-11T03:00:00Z", "2026-01-12T17:00:00Z"),  # 2 h 30 after step 2
+        (4, "2026-01-12T00:00:00Z", "2026-01-13T14:00:00Z"),  # 21 h after step 3: Tue 09:00
+        (5, "2026-01-14T00:00:00Z", "2026-01-15T14:00:00Z"),  # 2 days after step 4: Thu 09:00
+        (6, "2026-01-18T00:00:00Z", "2026-01-19T14:00:00Z"),  # 4 days after step 5: Mon 09:00
+    ]
+
+
+def test_the_ladder_waits_for_the_window_where_the_sellers_number_rings(client, live):
+    deal = make_deal(client, phone="604-555-0189")
+    lad = ladder(client, deal["id"], start_at="2026-01-05T16:30:00Z")  # Monday 11:30 Toronto, 08:30 Vancouver
+    assert [t["due_at"] for t in lad["tasks"][:2]] == ["2026-01-05T17:00:00Z", "2026-01-05T17:30:00Z"]
+    first = lad["tasks"][0]["id"]
+    due = client.get("/core/followups/due", params={"as_of": "2026-01-06T14:30:00Z"}).json()  # Tue 09:30 Toronto, 06:30 Vancouver
+    assert (due["tasks"], due["held_back"][0]) == ([], {"task_id": first, "reason": "outside_contact_window"})
+    due = client.get("/core/followups/due", params={"as_of": "2026-01-06T17:00:00Z"}).json()
+    assert [t["id"] for t in due["tasks"]][:1] == [first]
 
 
 def test_the_due_batch_through_that_weekend(client, clock, live):
@@ -70,7 +94,7 @@ def test_due_is_halted_while_go_live_is_off_or_the_kill_switch_is_engaged(client
 
 def test_due_holds_back_suppressed_contacts_by_any_spelling(client, live):
     deal = make_deal(client, phone="+1 416 555 0199")
-    other = make_deal(client, phone="604-555-0123", address="9 Oak Ave")
+    other = make_deal(client, phone="905-555-0123", address="9 Oak Ave")
     a = ladder(client, deal["id"], start_at="2026-01-05T15:00:00Z")
     b = ladder(client, other["id"], start_at="2026-01-05T15:00:00Z")
     client.post("/core/comms/suppressions", json={"value": "(416) 555-0199", "reason": "manual"})

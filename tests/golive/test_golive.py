@@ -11,6 +11,9 @@ from app.core_gov.golive import service, store
 from app.core_gov.golive.schemas import GoLiveState
 
 
+NO_FLAG_CHANGES = {f"{flag}_{field}": None for flag in ("go_live", "kill_switch") for field in ("reason", "changed_by", "changed_at")}
+
+
 def force_enabled(db) -> None:
     """Go-live on without the runbook (the runbook tests cover enabling for real)."""
     with db.transaction("golive") as tx:
@@ -35,7 +38,7 @@ def approved_decision(client, approve: bool = True) -> str:
 def test_fresh_install_is_disabled_and_the_guard_says_go_live_disabled(client, db, data_dir):
     r = client.get("/core/golive/state")
     assert r.status_code == 200
-    assert r.json() == {"enabled": False, "kill_switch": False, "reason": None, "changed_by": None, "changed_at": None, "decision_id": None}
+    assert r.json() == {"enabled": False, "kill_switch": False, "reason": None, "changed_by": None, "changed_at": None, "decision_id": None, **NO_FLAG_CHANGES}
     assert guard_code(db) == "go_live_disabled" and service.halt_reason(db) == "go_live_disabled"
     with pytest.raises(Locked) as exc:
         service.require_execution_allowed(db)
@@ -64,7 +67,8 @@ def test_engage_records_reason_actor_time_on_disk_and_in_the_audit(client, clock
     r = client.post("/core/golive/kill-switch/engage", json={"reason": " late text "}, headers={"X-Actor": "regression"})
     assert r.json() == {
         "enabled": False, "kill_switch": True, "reason": "late text", "changed_by": "regression",
-        "changed_at": "2026-01-05T16:30:00Z", "decision_id": None,
+        "changed_at": "2026-01-05T16:30:00Z", "decision_id": None, "go_live_reason": None, "go_live_changed_by": None, "go_live_changed_at": None,
+        "kill_switch_reason": "late text", "kill_switch_changed_by": "regression", "kill_switch_changed_at": "2026-01-05T16:30:00Z",
     }
     assert orjson.loads((data_dir / "golive" / "state.json").read_bytes()) == r.json()
     again = client.post("/core/golive/kill-switch/engage", json={"reason": "another"})
@@ -117,3 +121,58 @@ def test_disable_turns_execution_off_and_is_a_no_op_when_already_off(client, db,
     assert r.status_code == 200 and (r.json()["enabled"], r.json()["reason"]) == (False, "holiday")
     assert guard_code(db) == "go_live_disabled"
     assert client.post("/core/golive/disable", json={"reason": ""}).status_code == 422
+
+
+def test_a_go_live_toggle_keeps_the_kill_switch_reason_who_and_when(client, db, clock, data_dir):
+    force_enabled(db)
+    clock.set("2026-01-05T22:00:00Z")
+    client.post("/core/golive/kill-switch/engage", json={"reason": "end of day test: halt everything"}, headers={"X-Actor": "sam"})
+    clock.set("2026-01-05T22:05:00Z")
+    r = client.post("/core/golive/disable", json={"reason": "off"}, headers={"X-Actor": "kim"})
+    assert r.status_code == 200
+    assert r.json() == {
+        "enabled": False, "kill_switch": True, "reason": "off", "changed_by": "kim", "changed_at": "2026-01-05T22:05:00Z", "decision_id": None,
+        "go_live_reason": "off", "go_live_changed_by": "kim", "go_live_changed_at": "2026-01-05T22:05:00Z",
+        "kill_switch_reason": "end of day test: halt everything", "kill_switch_changed_by": "sam", "kill_switch_changed_at": "2026-01-05T22:00:00Z",
+    }
+    assert orjson.loads((data_dir / "golive" / "state.json").read_bytes()) == r.json()
+    with pytest.raises(Locked) as exc:
+        service.require_execution_allowed(db)
+    detail = exc.value.detail
+    assert (detail["reason"], detail["changed_by"], detail["changed_at"]) == ("end of day test: halt everything", "sam", "2026-01-05T22:00:00+00:00")
+    assert "(end of day test: halt everything)" in detail["message"] and "(off)" not in detail["message"]
+    assert service.engaged_message(service.state(db)).startswith("the kill switch is engaged (end of day test: halt everything)")
+
+
+def test_a_state_file_written_before_the_per_flag_fields_still_reads(client, data_dir):
+    (data_dir / "golive").mkdir(parents=True)
+    legacy = {"enabled": True, "kill_switch": True, "reason": "complaint", "changed_by": "sam", "changed_at": "2026-01-05T14:00:00Z", "decision_id": None}
+    (data_dir / "golive" / "state.json").write_bytes(orjson.dumps(legacy))
+    r = client.get("/core/golive/state")
+    assert r.status_code == 200
+    assert r.json() == {**legacy, "go_live_reason": None, "go_live_changed_by": None, "go_live_changed_at": None,
+                        "kill_switch_reason": "complaint", "kill_switch_changed_by": "sam", "kill_switch_changed_at": "2026-01-05T14:00:00Z"}
+    legacy_clear = {**legacy, "kill_switch": False, "reason": "runbook clear"}
+    (data_dir / "golive" / "state.json").write_bytes(orjson.dumps(legacy_clear))
+    assert client.get("/core/golive/state").json()["kill_switch_reason"] is None
+    assert client.post("/core/golive/disable", json={"reason": "holiday"}).json()["go_live_reason"] == "holiday"
+
+
+def test_enable_while_on_and_engaged_says_go_live_is_on_and_the_switch_halts_it(client, db):
+    force_enabled(db)
+    client.post("/core/golive/kill-switch/engage", json={"reason": "end of day test: halt everything"})
+    client.post("/core/golive/disable", json={"reason": "off"})
+    r = client.post("/core/golive/enable", json={"reason": "morning"})
+    assert r.status_code == 412 and r.json()["detail"]["message"].startswith("go-live stays off: ")
+    force_enabled(db)
+    client.post("/core/golive/kill-switch/engage", json={"reason": "end of day test: halt everything"})
+    r = client.post("/core/golive/enable", json={"reason": "morning"})
+    detail = r.json()["detail"]
+    assert r.status_code == 412 and detail["code"] == "runbook_blockers" and detail["enabled"] is True
+    assert "stays off" not in detail["message"]
+    assert detail["message"].startswith("go-live is already on, but every execution action answers 423: the kill switch is engaged (end of day test: halt everything)")
+    assert "kill_switch_clear" in [b["key"] for b in detail["blockers"]]
+    assert client.get("/core/golive/state").json()["enabled"] is True
+    client.post("/core/golive/kill-switch/release", json={"reason": "test over"})
+    detail = client.post("/core/golive/enable").json()["detail"]  # a fresh install: no risk policy, ...
+    assert detail["message"].startswith("go-live is already on and stays on, but the runbook fails: ")

@@ -97,7 +97,8 @@ def test_every_panel_shows_what_the_json_endpoints_say(seeded, open_page, tmp_pa
 
     # Safety
     g = get("/core/golive/state")
-    assert (text("golive-enabled"), text("kill-switch"), text("golive-reason"), text("golive-by")) == ("ON", "clear", g["reason"], g["changed_by"])
+    assert (text("golive-enabled"), text("golive-reason"), text("golive-by")) == ("ON", g["go_live_reason"], g["go_live_changed_by"])
+    assert (text("kill-switch"), text("kill-reason"), text("kill-by")) == ("clear", DASH, DASH)
     assert (text("status-golive"), text("status-kill")) == ("go-live on", "kill switch clear")
     assert page.get_by_test_id("kill-banner").is_hidden()
     runbook = get("/core/runbook/status")
@@ -124,6 +125,8 @@ def test_every_panel_shows_what_the_json_endpoints_say(seeded, open_page, tmp_pa
     # Pipeline
     summary = get("/core/deals/summary")
     assert summary["count"] > 0
+    heads = page.get_by_test_id("funnel-head").locator("span").all()
+    assert [h.inner_text().strip().lower() for h in heads] == ["stage", "", "deals", "expected spread"]
     for stage in STAGES:
         assert text(f"funnel-{stage}-count") == str(summary["by_stage"][stage]["count"])
         assert text(f"funnel-{stage}-spread") == money_map(summary["by_stage"][stage]["expected_spread"])
@@ -148,7 +151,10 @@ def test_every_panel_shows_what_the_json_endpoints_say(seeded, open_page, tmp_pa
         ready += finalization["can_close"]
         assert int(row.get_attribute("data-blockers")) == len(blocking)
         assert [b.inner_text() for b in row.get_by_test_id("awaiting-blocker").all()] == [i["detail"] for i in blocking]
-    assert text("awaiting-ready") == str(ready)
+    assert text("awaiting-ready") == str(ready) and ready
+    ready_rows = [r for r in rows if r.get_attribute("data-blockers") == "0"]
+    assert [r.get_by_test_id("awaiting-finalize").inner_text() for r in ready_rows] == [
+        f"ready: POST /core/deals/{r.get_attribute('data-deal')}/finalize" for r in ready_rows]
 
     # Outreach
     due = get("/core/followups/due", limit=1000)
@@ -215,22 +221,28 @@ def test_every_panel_shows_what_the_json_endpoints_say(seeded, open_page, tmp_pa
     assert shot.stat().st_size > 10_000
 
 
-def test_the_kill_switch_shows_on_the_next_refresh(seeded, open_page):
+def test_the_kill_switch_shows_on_the_next_refresh_with_its_own_reason(seeded, open_page):
     page, errors = open_page(seeded)
     assert page.get_by_test_id("kill-switch").inner_text() == "clear"
-    assert seeded.http.post("/core/golive/kill-switch/engage", json={"reason": "seller complaint: pause outreach"}).status_code == 200
+    reason = "end of day test: halt everything"
+    assert seeded.http.post("/core/golive/kill-switch/engage", json={"reason": reason}).status_code == 200
     try:
+        assert seeded.http.post("/core/golive/disable", json={"reason": "off"}, headers={"X-Actor": "kim"}).status_code == 200
         page.get_by_test_id("refresh").click()
         wait_refreshes(page, 2)
         assert page.get_by_test_id("kill-switch").inner_text() == "ENGAGED"
         assert page.get_by_test_id("kill-banner").is_visible()
-        assert page.get_by_test_id("kill-banner-reason").inner_text() == "seller complaint: pause outreach"
-        assert page.get_by_test_id("golive-by").inner_text() == "ui-test"
+        assert page.get_by_test_id("kill-banner").inner_text() == (
+            f"KILL SWITCH ENGAGED {DASH} {reason} {DASH} by ui-test, just now. "
+            "Every execution action answers 423 until it is released.")
+        assert (page.get_by_test_id("kill-reason").inner_text(), page.get_by_test_id("kill-by").inner_text()) == (reason, "ui-test")
+        assert (page.get_by_test_id("golive-reason").inner_text(), page.get_by_test_id("golive-by").inner_text()) == ("off", "kim")
         assert page.get_by_test_id("status-kill").inner_text() == "kill switch engaged"
         assert page.get_by_test_id("due-halted").inner_text() == "kill switch engaged"
         assert "kill_switch_clear" in [li.get_attribute("data-key") for li in page.get_by_test_id("runbook-item").all()]
     finally:
-        assert seeded.http.post("/core/golive/kill-switch/release", json={"reason": "complaint handled"}).status_code == 200
+        assert seeded.http.post("/core/golive/kill-switch/release", json={"reason": "test over"}).status_code == 200
+        assert seeded.http.post("/core/golive/enable", json={"reason": "runbook clear: opening the week"}).status_code == 200
     page.get_by_test_id("refresh").click()
     wait_refreshes(page, 3)
     assert page.get_by_test_id("kill-banner").is_hidden()

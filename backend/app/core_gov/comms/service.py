@@ -348,7 +348,7 @@ def mark_sent(db: Storage, draft_id: str, data: MarkSent) -> Draft:
     window = None
     if seen.channel in WINDOW_CHANNEL and seen.province and seen.status in (DraftStatus.draft, DraftStatus.ready):
         window = market_service.can_contact(
-            db, province=seen.province, channel=WINDOW_CHANNEL[seen.channel], market=_window_market(db, seen), at=db.now(),
+            db, province=seen.province, channel=WINDOW_CHANNEL[seen.channel], market=_window_market(db, seen), at=db.now(), to=seen.to,
         )
     with db.transaction("comms") as tx:
         d = tx.get(store.drafts, draft_id)
@@ -371,6 +371,7 @@ def mark_sent(db: Storage, draft_id: str, data: MarkSent) -> Draft:
                     window.reason, f"{WINDOW_CHANNEL[d.channel]} to {d.province} is not allowed now ({window.reason}); send override_reason to send anyway",
                     province=d.province, channel=WINDOW_CHANNEL[d.channel], local_time=window.local_time.isoformat(),
                     next_allowed_at=_utc(window.next_allowed_at) if window.next_allowed_at else None,
+                    refused_by=window.refused_by.model_dump(mode="json") if window.refused_by else None,
                 )
             override = data.override_reason
         body, id_added, unsub_added = _casl_copy(d.body, ident) if ident is not None else (d.body, False, False)

@@ -15,9 +15,14 @@ router = APIRouter(prefix="/followups", tags=["followups"])
 @router.post("/ladder/create", status_code=201, summary="Create the 6-step follow-up ladder for a deal", responses=responses(409))
 def create_ladder(db: StorageDep, body: LadderCreate) -> Ladder:
     """SMS +0 min, CALL +30, SMS +180, CALL +1440, SMS +4320, CALL +10080 after start_at (default
-    now), each moved on its own to the next allowed local time in the province. The contact is
-    the deal's seller phone (and email). 409 throttled when regression throttles `followups`;
-    409 ladder_open when the deal already has open follow-ups."""
+    now). Each step is due at the first time contact is allowed (the province's window and the
+    window where the seller's number rings, see `/core/market/can-contact`) that is no earlier
+    than its nominal time (start_at + offset) and no earlier than the previous step's due time
+    plus the gap between their offsets: a ladder started on a Saturday evening runs Mon 09:00,
+    09:30, 12:00, Tue 09:00, Thu 09:00, the next Mon 09:00, not three touches at Mon 09:00. The
+    contact is the deal's seller phone (and email). 409 throttled when regression throttles
+    `followups`; 409 ladder_open when the deal already has open follow-ups; 409 with the policy's
+    reason when a step can never be allowed."""
     return service.create_ladder(db, body)
 
 
@@ -28,7 +33,8 @@ def due(
 ) -> DueBatch:
     """While go-live is off or the kill switch is engaged: no tasks, `halted` says why. Otherwise
     open tasks with due_at <= as_of (default now), oldest first; suppressed contacts and contacts
-    outside the contact window at as_of are listed in `held_back` with the reason."""
+    outside the contact window at as_of (the province's or where the number rings) are listed in
+    `held_back` with the reason."""
     return service.due(db, as_of=as_of, owner=owner, limit=limit)
 
 

@@ -47,7 +47,9 @@ class LadderCreate(Input):
     province: Province
     market: Name = "ALL"
     owner: Name
-    start_at: UtcDatetime | None = Field(None, description="Defaults to now; each step is start_at + its offset, then moved into the contact window")
+    start_at: UtcDatetime | None = Field(None, description=(
+        "Defaults to now. A step's nominal time is start_at + its offset; it is due at the first allowed time no earlier "
+        "than that and no earlier than the previous step's due time plus the gap between their offsets"))
 
     model_config = {"json_schema_extra": {"examples": [{
         "deal_id": "dl_01jc9x0000abcdefghjk", "province": "ON", "market": "ALL", "owner": "sam",

@@ -1,6 +1,8 @@
 """The follow-up ladder: six tasks per lead (SMS +0 min, CALL +30, SMS +180, CALL +1440,
-SMS +4320, CALL +10080), each moved on its own to the next allowed local time of the province's
-contact window. Outcomes responded/opted_out/dead end the ladder; opted_out also suppresses the
+SMS +4320, CALL +10080). Each step is due at the first allowed time (the province's window and
+the window where the seller's number rings) no earlier than its nominal time (start + offset)
+and no earlier than the previous step's due time plus the gap between their offsets, so steps
+moved into a window keep their spacing instead of stacking. Outcomes responded/opted_out/dead end the ladder; opted_out also suppresses the
 contact (one commit with comms). The `due` batch is the dispatch: empty while go-live is off or
 the kill switch is engaged; it skips suppressed contacts and contacts outside the window at
 as_of. Recording an outcome is never blocked by go-live."""
@@ -71,16 +73,23 @@ def create_ladder(db: Storage, data: LadderCreate) -> Ladder:
     phone, email = _deal_contact(db, data.deal_id)
     start = data.start_at or db.now()
     planned = []
+    previous: tuple[datetime, int] | None = None  # the previous step's due time and offset
     for step, channel, minutes in LADDER:
         nominal = start + timedelta(minutes=minutes)
-        c = market_service.can_contact(db, province=data.province, channel=channel.value, market=data.market, at=nominal)
+        earliest = nominal if previous is None else max(nominal, previous[0] + timedelta(minutes=minutes - previous[1]))
+        c = market_service.can_contact(db, province=data.province, channel=channel.value, market=data.market, at=earliest, to=phone)
         if c.allowed:
-            due = nominal
+            due = earliest
         elif c.next_allowed_at is not None:
             due = c.next_allowed_at
         else:
-            raise Conflict(c.reason, f"{channel.value} to {data.province} ({data.market}) is never allowed: {c.reason}", province=data.province, channel=channel.value)
+            refused = market_service.describe(c.refused_by) if c.refused_by else data.province
+            raise Conflict(
+                c.reason, f"{channel.value} to {data.province} ({data.market}) is never allowed: {c.reason} ({refused})",
+                province=data.province, channel=channel.value, refused_by=c.refused_by.model_dump(mode="json") if c.refused_by else None,
+            )
         planned.append((step, channel, nominal, due))
+        previous = (due, minutes)
     ladder_id = new_id("lad")
     with db.transaction("followups") as tx:
         already = next((t for t in tx.list(store.tasks) if t.deal_id == data.deal_id and t.status is TaskStatus.open), None)
@@ -211,7 +220,7 @@ def due(db: Storage, *, as_of: datetime | None = None, owner: str | None = None,
     if owner is not None:
         candidates = [t for t in candidates if t.owner == owner]
     suppressed = comms_service.suppressed_values(db)
-    checks: dict[tuple[str, str, str], object] = {}
+    checks: dict[tuple[str, str, str, str | None], object] = {}
     ready: list[Task] = []
     held: list[HeldBack] = []
     for t in candidates:
@@ -220,9 +229,9 @@ def due(db: Storage, *, as_of: datetime | None = None, owner: str | None = None,
         if t.contact in suppressed or (t.email is not None and t.email in suppressed):
             held.append(HeldBack(task_id=t.id, reason="suppressed"))
             continue
-        key = (t.province, t.market, t.channel.value)
+        key = (t.province, t.market, t.channel.value, market_service.area_code(t.contact))
         if key not in checks:
-            checks[key] = market_service.can_contact(db, province=t.province, channel=t.channel.value, market=t.market, at=as_of)
+            checks[key] = market_service.can_contact(db, province=t.province, channel=t.channel.value, market=t.market, at=as_of, to=t.contact)
         c = checks[key]
         if not c.allowed:  # type: ignore[attr-defined]
             held.append(HeldBack(task_id=t.id, reason=c.reason))  # type: ignore[attr-defined]

@@ -12,6 +12,9 @@ router = APIRouter(prefix="/golive", tags=["golive"])
 
 @router.get("/state", summary="Go-live and kill-switch state", responses=responses())
 def get_state(db: StorageDep) -> GoLiveState:
+    """`reason`, `changed_by`, `changed_at` are the last change of either flag; `go_live_*` and
+    `kill_switch_*` are each flag's own last change, so the kill switch's reason survives a later
+    go-live toggle."""
     return service.state(db)
 
 
@@ -24,7 +27,8 @@ def get_checklist(db: StorageDep) -> RunbookStatus:
 def enable(db: StorageDep, body: OptionalReason | None = None) -> GoLiveState:
     """Runs the runbook; any failing blocker refuses with 412
     `{"code": "runbook_blockers", "message", "blockers": [{key, ok, severity, detail}]}`.
-    Warnings do not block. The body `{"reason"}` is optional."""
+    Warnings do not block; `enabled` in the refusal says whether go-live is on already (it then
+    stays on). The body `{"reason"}` is optional."""
     return service.enable(db, reason=body.reason if body else None)
 
 

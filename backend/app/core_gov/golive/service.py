@@ -2,7 +2,9 @@
 kill_switch_engaged (it wins) or go_live_disabled. A fresh install is disabled. Enabling needs
 a clear runbook (else 412 runbook_blockers listing them). Engaging is idempotent (the first
 reason stays); releasing needs a reason and may cite a governance decision, which must then be
-approved; it is recorded in the state. Every change is an audited transition."""
+approved; it is recorded in the state. Every change is an audited transition. The state keeps
+the last change of each flag apart (reason, who, when), so the 423 always names why the switch
+was engaged, whatever go-live did since."""
 
 from __future__ import annotations
 
@@ -27,21 +29,45 @@ def halt_reason(db: Storage) -> str | None:
     return None
 
 
+def engaged_message(current: GoLiveState) -> str:
+    """What to tell the operator while the kill switch is engaged: why, by whom, how to release."""
+    by = f" by {current.kill_switch_changed_by}" if current.kill_switch_changed_by else ""
+    return (f"the kill switch is engaged ({current.kill_switch_reason or 'no reason recorded'}){by}; "
+            "release it at POST /core/golive/kill-switch/release")
+
+
 def require_execution_allowed(db: Storage) -> None:
     current = state(db)
     if current.kill_switch:
+        at = current.kill_switch_changed_at
         raise Locked(
-            "kill_switch_engaged",
-            f"the kill switch is engaged ({current.reason or 'no reason recorded'}); release it at POST /core/golive/kill-switch/release",
-            reason=current.reason, changed_at=current.changed_at.isoformat() if current.changed_at else None,
+            "kill_switch_engaged", engaged_message(current), reason=current.kill_switch_reason,
+            changed_by=current.kill_switch_changed_by, changed_at=at.isoformat() if at else None,
         )
     if not current.enabled:
         raise Locked("go_live_disabled", "go-live is off: clear the runbook (GET /core/golive/checklist), then POST /core/golive/enable")
 
 
-def _write(tx: Transaction, current: GoLiveState, reason: str | None, decision_id: str | None = None, **fields: bool) -> GoLiveState:
-    new = current.model_copy(update={**fields, "reason": reason, "changed_by": actor.get(), "changed_at": tx.now, "decision_id": decision_id})
+def _write(tx: Transaction, current: GoLiveState, flag: str, reason: str, decision_id: str | None = None, **fields: bool) -> GoLiveState:
+    """One flag's change (`flag` is "go_live" or "kill_switch"): the last change and that flag's own."""
+    who, now = actor.get(), tx.now
+    new = current.model_copy(update={
+        **fields, "reason": reason, "changed_by": who, "changed_at": now, "decision_id": decision_id,
+        f"{flag}_reason": reason, f"{flag}_changed_by": who, f"{flag}_changed_at": now,
+    })
     return tx.write(store.state, new, audit="transition")
+
+
+def _enable_refused(current: GoLiveState, blockers: list[dict]) -> PreconditionFailed:
+    """412 runbook_blockers, saying what is true of go-live now."""
+    if not current.enabled:
+        head = "go-live stays off"
+    elif current.kill_switch:
+        head = f"go-live is already on, but every execution action answers 423: {engaged_message(current)}"
+    else:
+        head = "go-live is already on and stays on, but the runbook fails"
+    keys = ", ".join(b["key"] for b in blockers)
+    return PreconditionFailed("runbook_blockers", f"{head}: {len(blockers)} runbook blocker(s): {keys}", blockers=blockers, enabled=current.enabled)
 
 
 def checklist(db: Storage) -> RunbookStatus:
@@ -54,19 +80,12 @@ def enable(db: Storage, *, reason: str | None = None) -> GoLiveState:
     result = checklist(db)
     blockers = [item for item in result.items if item.severity == "blocker" and not item.ok]
     if blockers:
-        raise PreconditionFailed(
-            "runbook_blockers",
-            f"go-live stays off: {len(blockers)} runbook blocker(s): {', '.join(b.key for b in blockers)}",
-            blockers=[b.model_dump(mode="json") for b in blockers],
-        )
+        raise _enable_refused(state(db), [b.model_dump(mode="json") for b in blockers])
     with db.transaction("golive") as tx:
         current = tx.read(store.state)
         if current.kill_switch:  # engaged since the runbook ran
-            raise PreconditionFailed(
-                "runbook_blockers", "go-live stays off: the kill switch was engaged meanwhile",
-                blockers=[{"key": "kill_switch_clear", "ok": False, "severity": "blocker", "detail": f"the kill switch is engaged ({current.reason})"}],
-            )
-        return _write(tx, current, reason or "runbook clear", enabled=True)
+            raise _enable_refused(current, [{"key": "kill_switch_clear", "ok": False, "severity": "blocker", "detail": engaged_message(current)}])
+        return _write(tx, current, "go_live", reason or "runbook clear", enabled=True)
 
 
 def disable(db: Storage, *, reason: str | None = None) -> GoLiveState:
@@ -74,7 +93,7 @@ def disable(db: Storage, *, reason: str | None = None) -> GoLiveState:
         current = tx.read(store.state)
         if not current.enabled:
             return current
-        return _write(tx, current, reason or "disabled by the operator", enabled=False)
+        return _write(tx, current, "go_live", reason or "disabled by the operator", enabled=False)
 
 
 def engage_kill_switch(db: Storage, *, reason: str) -> GoLiveState:
@@ -82,7 +101,7 @@ def engage_kill_switch(db: Storage, *, reason: str) -> GoLiveState:
         current = tx.read(store.state)
         if current.kill_switch:
             return current
-        return _write(tx, current, reason, kill_switch=True)
+        return _write(tx, current, "kill_switch", reason, kill_switch=True)
 
 
 def release_kill_switch(db: Storage, *, reason: str, decision_id: str | None = None) -> GoLiveState:
@@ -92,4 +111,4 @@ def release_kill_switch(db: Storage, *, reason: str, decision_id: str | None = N
         current = tx.read(store.state)
         if not current.kill_switch:
             raise Conflict("kill_switch_not_engaged", "the kill switch is not engaged; there is nothing to release")
-        return _write(tx, current, reason, decision_id, kill_switch=False)
+        return _write(tx, current, "kill_switch", reason, decision_id, kill_switch=False)

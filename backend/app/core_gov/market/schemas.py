@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
@@ -17,6 +17,65 @@ SEED_ZONES = {
     "PE": "America/Halifax", "NL": "America/St_Johns", "YT": "America/Whitehorse", "NT": "America/Yellowknife",
     "NU": "America/Iqaluit",
 }
+
+
+# Canadian area codes: the places (province, IANA zone) a number with that code may ring in.
+#
+# Overlays share their region's places. Where a region spans zones every zone is listed, and
+# contact is judged on each: western Ontario's 807 is Eastern (Thunder Bay), Central (Kenora) and
+# Eastern without DST (Atikokan); BC outside the Lower Mainland is Pacific, Mountain (the East
+# Kootenay) and Mountain without DST (Creston, the Peace, Fort Nelson); eastern Quebec reaches
+# Atlantic time (Magdalen Islands, Blanc-Sablon); Labrador is Atlantic; Saskatchewan's border
+# towns keep Alberta's (Lloydminster) and Manitoba's (Creighton) time; 867 covers Yukon, the
+# Northwest Territories and Nunavut's four zones. 902/782 is both NS and PE. Non-geographic codes
+# (600, 622, 633, ...) and US codes are not here: such a number adds no place.
+Place = tuple[str, str]  # (province, IANA zone)
+
+_BC_LOWER_MAINLAND = (("BC", "America/Vancouver"),)
+_BC = (
+    ("BC", "America/Vancouver"), ("BC", "America/Edmonton"), ("BC", "America/Creston"),
+    ("BC", "America/Dawson_Creek"), ("BC", "America/Fort_Nelson"),
+)
+_AB = (("AB", "America/Edmonton"),)
+_SK = (("SK", "America/Regina"), ("SK", "America/Edmonton"), ("SK", "America/Winnipeg"))
+_MB = (("MB", "America/Winnipeg"),)
+_ON = (("ON", "America/Toronto"),)
+_ON_NORTHWEST = (("ON", "America/Toronto"), ("ON", "America/Winnipeg"), ("ON", "America/Atikokan"))
+_QC = (("QC", "America/Toronto"),)
+_QC_EAST = (("QC", "America/Toronto"), ("QC", "America/Halifax"), ("QC", "America/Blanc-Sablon"))
+_NB = (("NB", "America/Moncton"),)
+_NS_PE = (("NS", "America/Halifax"), ("PE", "America/Halifax"))
+_NL = (("NL", "America/St_Johns"), ("NL", "America/Goose_Bay"))
+_NORTH = (
+    ("YT", "America/Whitehorse"), ("NT", "America/Yellowknife"), ("NT", "America/Inuvik"),
+    ("NU", "America/Cambridge_Bay"), ("NU", "America/Rankin_Inlet"), ("NU", "America/Resolute"),
+    ("NU", "America/Iqaluit"), ("NU", "America/Atikokan"),  # Coral Harbour: Eastern without DST
+)
+
+_REGIONS: dict[tuple[str, ...], tuple[Place, ...]] = {
+    ("604",): _BC_LOWER_MAINLAND,
+    ("250", "778", "236", "672", "257"): _BC,  # 778, 236, 672 and 257 overlay the whole province
+    ("403", "780", "587", "825", "368"): _AB,
+    ("306", "639", "474"): _SK,
+    ("204", "431", "584"): _MB,
+    ("416", "647", "437", "942", "905", "289", "365", "742", "519", "226", "548", "382",
+     "613", "343", "753", "705", "249", "683"): _ON,
+    ("807",): _ON_NORTHWEST,
+    ("514", "438", "263", "450", "579", "354", "819", "873", "468"): _QC,
+    ("418", "581", "367", "273"): _QC_EAST,
+    ("506", "428"): _NB,
+    ("902", "782"): _NS_PE,
+    ("709", "879"): _NL,
+    ("867",): _NORTH,
+}
+
+AREA_CODES: dict[str, tuple[Place, ...]] = {code: places for codes, places in _REGIONS.items() for code in codes}
+
+
+# The CRTC Unsolicited Telecommunications Rules: telemarketing only weekdays 09:00-21:30 and
+# weekends 10:00-18:00, the recipient's local time. Every contact window keeps inside them.
+LEGAL_HOURS = {day: ("09:00", "21:30") if day < 5 else ("10:00", "18:00") for day in range(7)}
+LEGAL_HOURS_TEXT = "the CRTC telemarketing hours (weekdays 09:00-21:30, weekends 10:00-18:00, the recipient's local time)"
 
 
 class Channel(str, Enum):
@@ -115,11 +174,28 @@ class MarketPolicy(Record):
     enabled: bool = True
 
 
+class PlaceCheck(BaseModel):
+    """One clock the contact was judged on: the province asked about (its market's policy and
+    zone), or a place the dialled number's area code may ring in (that province's ALL policy, on
+    that zone's clock)."""
+
+    source: Literal["province", "number"]
+    province: str
+    market: str
+    timezone: str
+    area_code: str | None = None
+    allowed: bool
+    reason: str
+    local_time: datetime
+
+
 class ContactCheck(BaseModel):
     allowed: bool
     reason: str  # ok | policy_disabled | channel_not_allowed | lead_score_below_minimum | outside_contact_window
     local_time: datetime  # `at` in the policy's zone, ISO 8601 with its offset
-    next_allowed_at: datetime | None  # UTC start of the next window; null when allowed now or never allowed
+    next_allowed_at: datetime | None  # UTC: the first instant every check allows; null when allowed now or never allowed
+    refused_by: PlaceCheck | None = None  # the check that refused (a lasting refusal before a window); null when allowed
+    checks: list[PlaceCheck] = []  # the province's own, then each place the number may ring in
 
 
 def seed_row(province: str) -> dict:
