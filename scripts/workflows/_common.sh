@@ -32,7 +32,7 @@ fresh_phone() {
 # things); refuses to guess when the kill switch is engaged.
 ensure_live() {
   call 200 GET /core/golive/state
-  [ "$(field 'b["kill_switch"]')" = false ] || fail "the kill switch is engaged ($(field 'b["reason"]')): release it first"
+  [ "$(field 'b["kill_switch"]')" = false ] || fail "the kill switch is engaged ($(field 'b["kill_switch_reason"]')): release it first"
   [ "$(field 'b["enabled"]')" = true ] && return 0
   call 200 GET /core/risk/policies
   if [ "$(field 'any(p["engine"] == "GLOBAL" and p["enabled"] and p["max_daily_loss"] > 0 for p in b)')" = false ]; then

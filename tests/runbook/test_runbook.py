@@ -101,6 +101,17 @@ def test_the_kill_switch_and_a_weak_global_policy_are_blockers(client):
     assert client.post("/core/golive/enable").status_code == 200
 
 
+def test_the_kill_switch_item_keeps_the_switchs_own_reason_after_a_go_live_toggle(client):
+    clear_blockers(client)
+    ok(client, "/core/golive/enable", {"reason": "live"})
+    client.post("/core/golive/kill-switch/engage", json={"reason": "end of day test: halt everything"})
+    ok(client, "/core/golive/disable", {"reason": "off"})
+    detail = items(client)["kill_switch_clear"]["detail"]
+    assert "(end of day test: halt everything)" in detail and "(off)" not in detail
+    r = client.post("/core/golive/enable", json={"reason": "try"})
+    assert r.status_code == 412 and "(end of day test: halt everything)" in r.json()["detail"]["blockers"][0]["detail"]
+
+
 def test_a_throttled_domain_blocks(client, clock):
     clear_blockers(client)
     ok(client, "/core/regression/policies/upsert", {

@@ -37,7 +37,7 @@ Check = Callable[[Storage], tuple[bool, str]]
 def _kill_switch(db: Storage) -> tuple[bool, str]:
     state = golive_service.state(db)
     if state.kill_switch:
-        return False, f"the kill switch is engaged ({state.reason}); release it at POST /core/golive/kill-switch/release"
+        return False, golive_service.engaged_message(state)
     return True, "the kill switch is clear"
 
 
