@@ -48,10 +48,16 @@ def test_invalid_record_names_record_and_field(db):
     raw[1]["count"] = "lots"
     db.path(notes).write_bytes(orjson.dumps(raw))
     with pytest.raises(StoreCorrupt) as exc:
-        db.get(notes, raw[0]["id"])  # any read of the file validates all of it first
+        db.get(notes, raw[1]["id"])
     assert exc.value.position == f"record 2 (id {raw[1]['id']}), field count"  # counted from 1, as a person counts
     with pytest.raises(StoreCorrupt):
-        db.list(notes).frags(0, 1)  # not even the stored bytes of a valid neighbour are served
+        db.list(notes).frags(0, 2)  # its stored bytes are never answered either
+    with pytest.raises(StoreCorrupt):
+        list(db.list(notes))
+    with pytest.raises(StoreCorrupt):  # nor overwritten by a change to a neighbour
+        with db.transaction("t_notes") as tx:
+            tx.update(notes, raw[0]["id"], title="changed")
+    assert orjson.loads(db.path(notes).read_bytes()) == raw
 
 
 def test_unknown_field_in_a_hand_edit_is_reported_not_dropped(db):

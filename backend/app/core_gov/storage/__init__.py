@@ -1,10 +1,10 @@
 """The store core: the only code that touches data files, locks or orjson."""
 
 from .clock import FrozenClock, SystemClock
-from .collection import Records
+from .collection import Records, select
 from .engine import Storage
 from .ids import new_id
-from .records import AuditEntry, BadText, Collection, Entry, Input, Log, Record, Singleton, TextFile, UtcDatetime, audit_log, matches, select
+from .records import AuditEntry, BadText, Collection, Entry, Input, Log, Record, Singleton, TextFile, UtcDatetime, audit_log, matches
 from .transaction import Transaction, actor
 
 __all__ = [

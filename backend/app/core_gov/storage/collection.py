@@ -15,15 +15,17 @@ import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Iterator, Sequence, TypeVar, overload
+from typing import Any, Iterator, Sequence, TypeVar, overload
 
 import orjson
+import pydantic_core
 
 from . import commit, files
 from .formats import Seg
-from .records import Collection, Record
+from .records import Collection, Record, matches
 
 R = TypeVar("R", bound=Record)
+T = TypeVar("T")
 
 
 def segment_filename(d: Collection, number: int) -> str:
@@ -116,7 +118,7 @@ class Records(Sequence[R]):
         return self.segs[lo], i - self._starts[lo]
 
     def _model(self, seg: Seg, j: int) -> R:
-        seg.ensure_valid(self.model)
+        seg.check(self.model, j, j + 1)
         models = seg.models
         if models is None:
             models = [None] * len(seg)
@@ -160,7 +162,7 @@ class Records(Sequence[R]):
         while i < stop:
             seg, j = self._locate(i)
             take = min(len(seg) - j, stop - i)
-            seg.ensure_valid(self.model)  # never answer a record that was not validated
+            seg.check(self.model, j, j + take)  # never answer a record that was not validated
             out += seg.frags[j : j + take]
             i += take
         return out
@@ -175,3 +177,63 @@ class Records(Sequence[R]):
     def find(self, record_id: str) -> R | None:
         found = self.locate(record_id)
         return None if found is None else self._model(*found)
+
+
+class Selection(Records[R]):
+    """Some records of a collection, in creation order; reads like ``Records``."""
+
+    def __init__(self, parent: Records[R], picks: list[tuple[Seg, int]]):
+        self.model = parent.model
+        self._warm = parent._warm
+        self.segs = parent.segs
+        self._picks = picks
+        self._len = len(picks)
+
+    def __getitem__(self, i: int | slice) -> R | list[R]:  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self._model(*p) for p in self._picks[i]]
+        return self._model(*self._picks[i])
+
+    def __iter__(self) -> Iterator[R]:
+        for seg, j in self._picks:
+            yield self._model(seg, j)
+
+    def frags(self, start: int = 0, stop: int | None = None) -> list[bytes]:
+        out = []
+        for seg, j in self._picks[start:stop]:
+            seg.check(self.model, j, j + 1)
+            out.append(seg.frags[j])
+        return out
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool))
+
+
+def select(records: Sequence[T], filters: dict[str, Any]) -> Sequence[T]:
+    """The records matching every filter that is set (see ``matches``); with none set, the same
+    sequence, so an unfiltered page of a large collection does not walk it. On a collection,
+    the stored JSON of each record is searched for the wanted values first, so only candidates
+    are parsed and no model is made."""
+    wanted = {k: v for k, v in filters.items() if v is not None}
+    if not wanted:
+        return records
+    if not isinstance(records, Records) or isinstance(records, Selection):
+        return [r for r in records if matches(r, wanted)]
+    fields = records.model.model_fields
+    plain = {(fields[k].serialization_alias or fields[k].alias or k) if k in fields else k: pydantic_core.to_jsonable_python(v) for k, v in wanted.items()}
+    needles = [orjson.dumps(v) for v in plain.values() if _scalar(v)]  # a field's value or a list's item
+    picks = []
+    for seg in records.segs:
+        for j, frag in enumerate(seg.frags):
+            if all(n in frag for n in needles) and _json_matches(orjson.loads(frag), plain):
+                picks.append((seg, j))
+    return Selection(records, picks)  # type: ignore[return-value]
+
+
+def _json_matches(raw: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    for name, value in wanted.items():
+        have = raw.get(name)
+        if not (value in have if isinstance(have, list) else have == value):
+            return False
+    return True

@@ -121,7 +121,7 @@ class Storage:
         if found is None:
             raise NotFound(f"{d.model.__name__} {record_id} not found")
         seg, pos = found
-        seg.ensure_valid(d.model)
+        seg.check(d.model, pos, pos + 1)
         return seg.frags[pos]
 
     def read(self, d: Singleton[S]) -> S:
@@ -160,7 +160,7 @@ class Storage:
         """Raise StoreCorrupt if a file is bad; return warnings (a torn log tail)."""
         if isinstance(d, Collection):
             for seg in self._records(d).segs:
-                seg.ensure_valid(d.model)
+                seg.check(d.model)
             return []
         cached = self._load(Part(d))
         if isinstance(d, Log) and cached.torn:

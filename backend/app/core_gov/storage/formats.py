@@ -2,9 +2,9 @@
 the file and the position. No I/O here.
 
 A collection segment is held as ``Seg``: each record's serialised form (the pretty array item
-written to disk, which is also what an HTTP answer sends) and its id. Records are validated
-when the segment is parsed; the validated models are kept only while the segment is among the
-recently used ones (``Storage`` bounds how many), and re-made from the bytes when needed.
+written to disk, which is also what an HTTP answer sends) and its id. Each record is validated
+the first time it is read; the models are kept only while the segment is among the recently
+used ones (``Storage`` bounds how many), and re-made from the bytes when needed.
 """
 
 from __future__ import annotations
@@ -68,19 +68,20 @@ def parse_json(rel: str, data: bytes) -> Any:
 
 class Seg:
     """One segment file of a collection: ids and serialised records in file order, and the
-    validated models while the segment is recently used. Records are validated the first time
-    anything of the segment is read (``ensure_valid``), so a hand-broken record is reported
-    before it could be served. Never changed once cached: a transaction changes a copy."""
+    validated models while the segment is recently used. A record is validated the first time
+    it is read (``check``) and a whole segment before it is changed, so a hand-broken record
+    is reported (503) before it could be served or overwritten. Never changed once cached: a
+    transaction changes a copy."""
 
-    __slots__ = ("number", "rel", "ids", "frags", "models", "valid", "_index")
+    __slots__ = ("number", "rel", "ids", "frags", "models", "unchecked", "_index")
 
-    def __init__(self, number: int, rel: str, ids: list[str], frags: list[bytes], models: list[Record | None] | None = None, valid: bool = True):
+    def __init__(self, number: int, rel: str, ids: list[str], frags: list[bytes], models: list[Record | None] | None = None, checked: bool = True):
         self.number = number
         self.rel = rel
         self.ids = ids
         self.frags = frags
         self.models = models
-        self.valid = valid
+        self.unchecked: bytearray | None = None if checked else bytearray(b"\x01") * len(ids)
         self._index: dict[str, int] | None = None
 
     def __len__(self) -> int:
@@ -92,22 +93,28 @@ class Seg:
             index = self._index = {rid: i for i, rid in enumerate(self.ids)}
         return index.get(record_id)
 
-    def ensure_valid(self, model: type[Record]) -> None:
-        """Validate every record once (StoreCorrupt naming the file and record otherwise)."""
-        if self.valid:
+    def check(self, model: type[Record], start: int = 0, stop: int | None = None) -> None:
+        """Validate the records in [start, stop) not validated yet (StoreCorrupt naming the
+        file and record otherwise); the models made are kept while the segment holds models."""
+        unchecked = self.unchecked
+        if unchecked is None:
             return
-        models: list[Record | None] = []
-        for i, frag in enumerate(self.frags):
-            try:
-                models.append(model.model_validate_json(frag))
-            except ValidationError as e:
-                raise StoreCorrupt(self.rel, *validation_position(i, {"id": self.ids[i]}, e)) from None
-        self.models = models
-        self.valid = True
+        stop = len(self.ids) if stop is None else stop
+        for i in range(start, stop):
+            if unchecked[i]:
+                try:
+                    rec = model.model_validate_json(self.frags[i])
+                except ValidationError as e:
+                    raise StoreCorrupt(self.rel, *validation_position(i, {"id": self.ids[i]}, e)) from None
+                if self.models is not None:
+                    self.models[i] = rec
+                unchecked[i] = 0
+        if not any(unchecked):
+            self.unchecked = None
 
     def thaw(self, model: type[Record]) -> "Seg":
-        """A private copy for a transaction to change."""
-        self.ensure_valid(model)
+        """A private copy for a transaction to change (every record of it validated first)."""
+        self.check(model)
         models = list(self.models) if self.models is not None else [None] * len(self.ids)
         return Seg(self.number, self.rel, list(self.ids), list(self.frags), models)
 
@@ -147,7 +154,7 @@ def _canonical_items(data: bytes, count: int) -> list[bytes] | None:
 
 def parse_segment(d: Collection, rel: str, number: int, data: bytes) -> Seg:
     """A segment file: its JSON is parsed and its ids indexed now; its records are validated
-    on first use (Seg.ensure_valid). Error positions count records from 1 within the file."""
+    on first use (Seg.check). Error positions count records from 1 within the file."""
     raw = parse_json(rel, data)
     if not isinstance(raw, list):
         raise StoreCorrupt(rel, "top level", "expected a JSON array of records")
@@ -164,7 +171,7 @@ def parse_segment(d: Collection, rel: str, number: int, data: bytes) -> Seg:
                 raise StoreCorrupt(rel, f"record {i + 1}", f"duplicate id {rid}")
             seen.add(rid)
     frags = _canonical_items(data, len(raw)) or [files.array_item(item) for item in raw]
-    return Seg(number, rel, ids, frags, None, valid=False)
+    return Seg(number, rel, ids, frags, None, checked=False)
 
 
 def seed_segment(d: Collection, rel: str, now: Any) -> Seg:

@@ -172,15 +172,6 @@ def audit_log(module: str) -> Log[AuditEntry]:
     return _AUDIT_LOGS[module]
 
 
-def select(records: "Sequence[T]", filters: dict[str, Any]) -> "Sequence[T]":
-    """The records matching every filter that is set (see matches); with none set, the same
-    sequence, so an unfiltered page of a large collection does not walk it."""
-    wanted = {k: v for k, v in filters.items() if v is not None}
-    if not wanted:
-        return records
-    return [r for r in records if matches(r, wanted)]
-
-
 def matches(record: BaseModel, filters: dict[str, Any]) -> bool:
     """Field filters as lists take them: equal, or contained when the field is a list."""
     for name, wanted in filters.items():
