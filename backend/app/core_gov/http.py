@@ -321,7 +321,7 @@ class CoreMiddleware:
 
 
 async def _reply(send: Any, status: int, detail: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    body = json.dumps({"detail": capped(detail)}).encode()
     await send({
         "type": "http.response.start",
         "status": status,
