@@ -55,4 +55,4 @@ def db(app) -> Storage:
 
 @pytest.fixture
 def client(app) -> TestClient:
-    return TestClient(app)
+    return TestClient(app, base_url="http://localhost")  # a loopback Host, as a local client sends

@@ -17,7 +17,7 @@ from app.settings import Settings
 
 warnings.filterwarnings("ignore")
 
-APP = create_app(Settings(data_dir=Path(tempfile.mkdtemp(prefix="valhalla-fuzz-")) / "data"))
+APP = create_app(Settings(data_dir=Path(tempfile.mkdtemp(prefix="valhalla-fuzz-")) / "data", allowed_hosts=("testserver",)))  # its client's Host
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 

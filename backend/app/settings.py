@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -13,6 +14,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 class SettingsError(ValueError):
     pass
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+_HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+def host_name(host: str) -> str | None:
+    """``host`` as a Host header names it (lower case, IPv6 in brackets), or None if it is none."""
+    host = host.strip().lower()
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host if _HOST_NAME.match(host) else None
+    return f"[{ip}]" if ip.version == 6 else str(ip)
 
 
 def _is_loopback(host: str) -> bool:
@@ -33,10 +48,17 @@ class Settings:
     tz: str = "America/Toronto"
     max_body: int = 1024 * 1024
     cors_origins: tuple[str, ...] = field(default=())
+    allowed_hosts: tuple[str, ...] = field(default=())
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The names a request's Host header may carry (any port): loopback, the bind address and
+        VALHALLA_ALLOWED_HOSTS. Any other name is refused, so a DNS-rebinding page cannot read."""
+        return LOOPBACK_HOSTS | {h for h in (host_name(self.host), *self.allowed_hosts) if h}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -64,17 +86,33 @@ class Settings:
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"VALHALLA_TZ={tz!r} is not an IANA time zone (e.g. America/Toronto)") from None
         token = get("TOKEN")
-        if token is not None and len(token) < 16:
-            raise SettingsError("VALHALLA_TOKEN must be at least 16 characters")
+        if token is not None:
+            token = token.strip()
+            if not token:
+                raise SettingsError("VALHALLA_TOKEN is blank (only spaces); set a token of 16 or more characters, or unset it")
+            if len(token) < 16:
+                raise SettingsError("VALHALLA_TOKEN must be at least 16 characters")
         origins = tuple(o.strip() for o in (get("CORS_ORIGINS") or "").split(",") if o.strip())
+        hosts = []
+        for raw in (get("ALLOWED_HOSTS") or "").split(","):
+            if raw.strip():
+                name = host_name(raw)
+                if name is None:
+                    raise SettingsError(f"VALHALLA_ALLOWED_HOSTS={get('ALLOWED_HOSTS')!r}: {raw.strip()!r} is not a host name")
+                hosts.append(name)
+        data_dir = Path(get("DATA_DIR") or cls.data_dir)
+        existing = next(p for p in (data_dir, *data_dir.parents) if p.exists())
+        if not existing.is_dir():
+            raise SettingsError(f"VALHALLA_DATA_DIR={str(data_dir)!r}: {existing} is not a directory")
         return cls(
-            data_dir=Path(get("DATA_DIR") or cls.data_dir),
+            data_dir=data_dir,
             host=get("HOST") or cls.host,
             port=integer("PORT", cls.port, 1, 65535),
             token=token,
             tz=tz,
             max_body=integer("MAX_BODY", cls.max_body, 1024, 1024**3),
             cors_origins=origins,
+            allowed_hosts=tuple(hosts),
         )
 
     def check_serve(self) -> None:

@@ -144,9 +144,10 @@ def test_a_header_only_file_adds_nothing_and_writes_nothing(client, data_dir):
     assert not (data_dir / "deals" / "deals.json").exists()
 
 
-def test_curl_default_content_type_is_read_as_csv_too(client):
+def test_curl_default_content_type_is_refused_as_a_web_form_could_send_it(client, data_dir):
     r = client.post("/core/deals/import", content=b"address,city,province\n1 A St,Town,ON\n", headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert r.status_code == 201 and r.json()["added"] == 1
+    assert r.status_code == 415 and r.json()["detail"]["expected"] == "text/csv"
+    assert not data_dir.exists()
 
 
 def test_the_docs_show_a_text_csv_body_naming_the_columns():

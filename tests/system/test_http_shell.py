@@ -12,7 +12,7 @@ TOKEN = "s3cret-token-0123456789"
 
 
 def test_token_guards_every_core_route_but_health(data_dir, clock):
-    client = TestClient(create_app(Settings(data_dir=data_dir, token=TOKEN), clock=clock))
+    client = TestClient(create_app(Settings(data_dir=data_dir, token=TOKEN), clock=clock), base_url="http://localhost")
     assert client.get("/core/health").status_code == 200
     denied = client.get("/core/holdings")
     assert denied.status_code == 401 and denied.headers["www-authenticate"] == "Bearer"
@@ -22,7 +22,7 @@ def test_token_guards_every_core_route_but_health(data_dir, clock):
 
 
 def test_body_over_the_limit_is_413_and_writes_nothing(data_dir, clock):
-    client = TestClient(create_app(Settings(data_dir=data_dir, max_body=2048), clock=clock))
+    client = TestClient(create_app(Settings(data_dir=data_dir, max_body=2048), clock=clock), base_url="http://localhost")
     r = client.post("/core/holdings", json={"name": "x" * 5000, "asset_type": "note", "jurisdiction": "ON"})
     assert r.status_code == 413 and "VALHALLA_MAX_BODY" in r.json()["detail"]
     assert not (data_dir / "holdings").exists()
@@ -95,6 +95,6 @@ def test_system_views_answer(client, path):
 
 
 def test_debug_never_shows_the_token(data_dir, clock):
-    client = TestClient(create_app(Settings(data_dir=data_dir, token=TOKEN), clock=clock))
+    client = TestClient(create_app(Settings(data_dir=data_dir, token=TOKEN), clock=clock), base_url="http://localhost")
     r = client.get("/core/system/debug", headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.json()["settings"]["token"] == "set" and TOKEN not in r.text

@@ -322,3 +322,16 @@ def test_the_page_refreshes_itself_every_30_seconds(seeded, open_page):
     page.clock.run_for(1_500)
     wait_refreshes(page, 2)
     assert errors == []
+
+
+@pytest.mark.parametrize(("page_path", "title"), [("/docs", ".swagger-ui .info .title"), ("/redoc", "h1")])
+def test_the_api_reference_renders_with_the_network_beyond_the_server_cut(seeded, browser, page_path, title):
+    context = browser.new_context()
+    context.route(lambda url: not url.startswith(seeded.base), lambda route: route.abort())
+    try:
+        page = context.new_page()
+        page.goto(seeded.base + page_path)
+        page.wait_for_selector(title, timeout=60_000)  # FastAPI builds /openapi.json on the first request
+        assert page.locator(title).first.inner_text().startswith("Valhalla Core")
+    finally:
+        context.close()

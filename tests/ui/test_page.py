@@ -74,6 +74,6 @@ def test_the_hints_name_routes_that_exist():
 
 
 def test_with_a_token_the_page_itself_is_served_openly_and_the_data_is_not(data_dir):
-    client = TestClient(create_app(Settings(data_dir=data_dir, token="s3cret-token-0123456789")))
+    client = TestClient(create_app(Settings(data_dir=data_dir, token="s3cret-token-0123456789")), base_url="http://localhost")
     assert client.get("/core/golive/state").status_code == 401
     assert client.get("/core/ui").status_code == 200

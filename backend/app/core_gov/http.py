@@ -7,15 +7,18 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Sequence, TypeVar
+from typing import Annotated, Any, Iterable, Sequence, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 import pydantic_core
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, StringConstraints
+from starlette.exceptions import HTTPException
+from starlette.routing import Match, compile_path
 
-from ..settings import Settings
+from ..settings import Settings, host_name
 from .errors import CoreError, InvalidField
 from .storage import Input, Records, Storage, actor
 
@@ -121,19 +124,65 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 # ------------------------------------------------------------------------------ error handlers
 
 
+ECHO = 200  # characters of a sent value an error message repeats
+
+
+def capped(detail: Any) -> Any:
+    """An error detail with every long run of sent text cut to ECHO characters and an ellipsis."""
+    if isinstance(detail, str):
+        detail = re.sub(rf"\S{{{ECHO}}}\S+", lambda m: m.group()[:ECHO] + "…", detail)
+        return detail if len(detail) <= 4 * ECHO else detail[: 4 * ECHO] + "…"
+    if isinstance(detail, list):
+        return [capped(v) for v in detail]
+    if isinstance(detail, dict):
+        return {k: capped(v) for k, v in detail.items()}
+    return detail
+
+
+def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": capped(detail)}, status_code=status, headers=headers)
+
+
+def _invalid_json(loc: list, why: str) -> JSONResponse:
+    return _error(422, [{"loc": loc, "msg": f"invalid JSON: {why}", "type": "json_invalid"}])
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers on this path (a 405's Allow header)."""
+    found = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            found.append(method)
+    return ", ".join(found)
+
+
 def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CoreError)
     def _core_error(request: Request, exc: CoreError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+        return _error(exc.status_code, exc.detail, headers)
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "value_error")}
-            for e in exc.errors()
-        ]
-        return JSONResponse({"detail": errors}, status_code=422)
+        errors = []
+        for e in exc.errors():
+            loc, msg = list(e.get("loc", ())), e.get("msg", "")
+            if e.get("type") == "json_invalid":  # FastAPI's "JSON decode error": say what and where
+                return _invalid_json(loc, str(json.JSONDecodeError(e["ctx"]["error"], exc.body, loc[-1])))
+            errors.append({"loc": loc, "msg": msg.removeprefix("Value error, "), "type": e.get("type", "value_error")})
+        return _error(422, errors)
+
+    @app.exception_handler(HTTPException)
+    def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        # FastAPI answers a JSON body it cannot decode (not UTF-8, nested too deeply) with a bare 400.
+        cause = exc.__cause__
+        if isinstance(cause, UnicodeDecodeError):
+            return _invalid_json(["body", cause.start], f"not UTF-8 (byte {cause.object[cause.start]:#04x} at byte {cause.start})")
+        if isinstance(cause, RecursionError):
+            return _invalid_json(["body"], "nested too deeply")
+        headers = {**(exc.headers or {}), "Allow": _allowed_methods(request)} if exc.status_code == 405 else exc.headers
+        return _error(exc.status_code, exc.detail, headers)
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -143,8 +192,11 @@ def add_error_handlers(app: FastAPI) -> None:
 
 # ------------------------------------------------------------------------------ middleware
 
-OPEN_PATHS = ("/core/health", "/core/ui")
+OPEN_PATHS = ("/core", "/core/health", "/core/ui")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _ACTOR = re.compile(r"^[\w .@:+-]{1,64}$")
+_PORT = re.compile(r":\d*$")
+_KIND = {"application/json": "JSON", "text/csv": "CSV text"}
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -153,37 +205,41 @@ SECURITY_HEADERS = [
 ]
 
 
-class CoreMiddleware:
-    """Pure ASGI (no BaseHTTPMiddleware task hop): body limit, bearer token, actor, headers."""
+@dataclass(frozen=True)
+class BodyRule:
+    """The body a route takes: its media type (None: no body; any body sent must then be JSON)."""
 
-    def __init__(self, app: Any, settings: Settings):
+    methods: frozenset[str]
+    path: re.Pattern[str]
+    media_type: str | None
+    required: bool
+
+    @classmethod
+    def of(cls, path: str, route: APIRoute) -> "BodyRule":
+        body = route.body_field
+        media = body.field_info.media_type if body else None  # type: ignore[attr-defined]
+        return cls(frozenset(route.methods), compile_path(path)[0], media, bool(body and body.field_info.is_required()))
+
+
+class CoreMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware task hop): Host, bearer token, Origin, actor, body limit,
+    body media type, security headers. ``routes`` are (full path, route) of every API route."""
+
+    def __init__(self, app: Any, settings: Settings, routes: Iterable[tuple[str, APIRoute]] = ()):
         self.app = app
         self.max_body = settings.max_body
         self.token = settings.token.encode() if settings.token else None
+        self.hosts = settings.hosts
+        self.origins = frozenset(o.rstrip("/").lower() for o in settings.cors_origins)
+        self.rules = [BodyRule.of(path, route) for path, route in routes]
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
-        path: str = scope["path"]
-
-        # /core/health (liveness) and /core/ui (a page with no data in it; its requests carry
-        # the token) are open; everything else under /core needs the bearer token.
-        if self.token and path.startswith("/core") and path.rstrip("/") not in OPEN_PATHS:
-            given = headers.get(b"authorization", b"")
-            if not (given.startswith(b"Bearer ") and hmac.compare_digest(given[7:].strip(), self.token)):
-                return await _reply(send, 401, "missing or wrong bearer token (Authorization: Bearer <VALHALLA_TOKEN>)", [(b"www-authenticate", b"Bearer")])
-
-        raw_actor = headers.get(b"x-actor")
-        who = "operator"
-        if raw_actor is not None:
-            who = raw_actor.decode("latin-1").strip()
-            if not _ACTOR.match(who):
-                return await _reply(send, 422, [{"loc": ["header", "x-actor"], "msg": "1-64 letters, digits, spaces or . @ : + - _", "type": "value_error"}])
-
-        declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            return await _reply(send, 413, f"body over the limit of {self.max_body} bytes (VALHALLA_MAX_BODY)")
+        refusal = self._refusal(scope, headers)
+        if refusal:
+            return await _reply(send, *refusal)
         body = bytearray()
         more = True
         while more:
@@ -194,6 +250,9 @@ class CoreMiddleware:
             more = message.get("more_body", False)
             if len(body) > self.max_body:
                 return await _reply(send, 413, f"body over the limit of {self.max_body} bytes (VALHALLA_MAX_BODY)")
+        refusal = self._body_refusal(scope, headers, body)
+        if refusal:
+            return await _reply(send, *refusal)
 
         replayed = False
 
@@ -210,15 +269,68 @@ class CoreMiddleware:
                 message["headers"] = [*message.get("headers", []), *((k, v) for k, v in SECURITY_HEADERS if k not in present)]
             await send(message)
 
-        token = actor.set(who)
+        token = actor.set(headers.get(b"x-actor", b"operator").decode("latin-1").strip())
         try:
             await self.app(scope, replay, send_with_headers)
         finally:
             actor.reset(token)
 
+    def _refusal(self, scope: dict, headers: dict[bytes, bytes]) -> tuple | None:
+        """Why the request is refused before its body is read (status, detail[, headers]), if it is."""
+        path: str = scope["path"]
+        # Only the names this service is reached by: a DNS-rebinding page (its own name resolving
+        # to 127.0.0.1) sends its own name, so it can neither read nor write.
+        host = headers.get(b"host", b"").decode("latin-1").lower()
+        if host_name(_PORT.sub("", host)) not in self.hosts:
+            return 400, {"code": "host_not_allowed", "message": (
+                f"Host {host!r} is not served here: use {' or '.join(sorted(self.hosts))} (add a name with VALHALLA_ALLOWED_HOSTS)")}
+
+        # /core/health (liveness), /core/ui (a page with no data in it; its requests carry the
+        # token) and the /core index are open; everything else under /core needs the bearer token.
+        if self.token and path.startswith("/core") and path.rstrip("/") not in OPEN_PATHS:
+            given = headers.get(b"authorization", b"")
+            if not (given.startswith(b"Bearer ") and hmac.compare_digest(given[7:].strip(), self.token)):
+                return 401, "missing or wrong bearer token (Authorization: Bearer <VALHALLA_TOKEN>)", [(b"www-authenticate", b"Bearer")]
+
+        # A browser names the page behind every cross-site write in Origin (curl sends none).
+        origin = headers.get(b"origin")
+        if origin is not None and scope["method"] not in SAFE_METHODS:
+            page = origin.decode("latin-1").lower().rstrip("/")
+            if page != f"{scope['scheme']}://{host}" and page not in self.origins:
+                return 403, {"code": "foreign_origin", "message": f"a page at {page!r} may not change anything here (allow it with VALHALLA_CORS_ORIGINS)"}
+
+        raw_actor = headers.get(b"x-actor")
+        if raw_actor is not None and not _ACTOR.match(raw_actor.decode("latin-1").strip()):
+            return 422, [{"loc": ["header", "x-actor"], "msg": "1-64 letters, digits, spaces or . @ : + - _", "type": "value_error"}]
+
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            return 413, f"body over the limit of {self.max_body} bytes (VALHALLA_MAX_BODY)"
+        return None
+
+    def _body_refusal(self, scope: dict, headers: dict[bytes, bytes], body: bytearray) -> tuple | None:
+        """Every body in the media type its route declares (JSON where it declares none): a
+        cross-site form or text/plain fetch cannot send application/json or text/csv without the
+        browser asking first (CORS). A required body may not be left out."""
+        method, path = scope["method"], scope["path"]
+        if not body and method in SAFE_METHODS:
+            return None
+        rule = next((r for r in self.rules if method in r.methods and r.path.match(path)), None)
+        if rule is None:  # no such route: 404 or 405 from the router
+            return None
+        expected = rule.media_type or "application/json"
+        wanted = f"{_KIND.get(expected, expected)} sent with Content-Type: {expected}"
+        sent = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
+        if body and sent != expected:
+            got = f"Content-Type: {sent}" if sent else "no Content-Type"
+            return 415, {"code": "unsupported_media_type", "expected": expected, "message": f"the body must be {wanted} (got {got})"}
+        if not body and rule.required:
+            return 422, [{"loc": ["body"], "msg": f"the body is empty: it must be {wanted}", "type": "missing"}]
+        return None
+
 
 async def _reply(send: Any, status: int, detail: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    body = json.dumps({"detail": capped(detail)}).encode()
     await send({
         "type": "http.response.start",
         "status": status,

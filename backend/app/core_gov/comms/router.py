@@ -70,7 +70,10 @@ def list_sendlog(
 # ---------------------------------------------------------------------------- suppressions
 
 
-@router.post("/suppressions", status_code=201, summary="Add a do-not-contact entry", responses=responses())
+@router.post(
+    "/suppressions", status_code=201, summary="Add a do-not-contact entry",
+    responses={200: {"model": Suppression, "description": "Already on the list: the existing entry"}, **responses()},
+)
 def create_suppression(db: StorageDep, response: Response, body: SuppressionCreate) -> Suppression:
     """201 with the new entry; a value already on the list answers 200 with the existing entry
     (an opt_out given for a dncl/manual entry upgrades it to opt_out)."""

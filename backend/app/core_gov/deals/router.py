@@ -48,7 +48,7 @@ def deals_summary(db: StorageDep) -> DealsSummary:
     "/import", status_code=201, summary="Import leads from CSV text (Content-Type: text/csv)", responses=responses(409),
     openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"example": CSV_EXAMPLE}}}},
 )
-def import_deals(db: StorageDep, body: CsvBody = b"") -> ImportResult:
+def import_deals(db: StorageDep, body: CsvBody) -> ImportResult:
     """`curl --data-binary @leads.csv -H 'Content-Type: text/csv'`. Line 1 is the header.
     Required columns: address, city, province. Allowed: seller_name, seller_phone, seller_email,
     address, city, province, country, property_id, property_type, lead_source, lead_score,

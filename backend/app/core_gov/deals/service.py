@@ -308,7 +308,7 @@ def import_csv(db: Storage, raw: bytes) -> ImportResult:
         if "tags" in values:
             values["tags"] = re.split(r"[;|]", values["tags"])
         try:
-            fields = DealCreate.model_validate(values).model_dump()
+            fields = DealCreate.model_validate(values, strict=False).model_dump()  # cells are text: "5" is 5
         except ValidationError as e:
             invalid += [InvalidRow(row=line, field=str(err["loc"][0]) if err["loc"] else "(row)", message=err["msg"]) for err in e.errors()]
             continue

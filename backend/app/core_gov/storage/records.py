@@ -6,11 +6,14 @@ Every descriptor registers itself, so ``valhalla verify`` and ``/core/ready`` ca
 
 from __future__ import annotations
 
+import re
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Annotated, Any, Callable, Generic, Sequence, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, GetCoreSchemaHandler
+from pydantic_core import CoreSchema, core_schema
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -23,11 +26,46 @@ def _to_utc(value: datetime) -> datetime:
 # stored and answered in UTC with a trailing Z. Years 1900-2999.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def _not_a_number(value: Any) -> Any:
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError("expected ISO 8601 text (e.g. 2026-01-05 or 2026-01-05T15:00:00Z), not a number")
+    return value
+
 
 class Input(BaseModel):
-    """Base for request bodies: unknown fields are refused (422), never silently dropped."""
+    """Base for request bodies: unknown fields are refused (422), never silently dropped, and
+    types are strict: `false` is no 0, `0` no false, `"5"` no 5 (a JSON int is a float), and an
+    instant or a date is ISO 8601 text, never an epoch number read as 1970. They still come as
+    JSON strings, so the model is not strict as a whole: FastAPI validates the parsed body as
+    Python, where strict would refuse a string for an instant, a date or a choice."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: type[BaseModel], handler: GetCoreSchemaHandler) -> CoreSchema:
+        def strict(node: Any) -> None:
+            if isinstance(node, list):
+                for value in node:
+                    strict(value)
+            elif isinstance(node, dict):
+                kind = node.get("type")
+                if kind in ("int", "float", "bool"):
+                    node["strict"] = True
+                elif kind in ("datetime", "date"):
+                    inner = dict(node)
+                    node.clear()
+                    node.update(core_schema.no_info_before_validator_function(_not_a_number, inner))
+                    return
+                for key, value in node.items():
+                    if key != "metadata":
+                        strict(value)
+
+        schema = deepcopy(handler(source))  # a nested model's own schema stays as it is
+        strict(schema)
+        return schema
 
 
 class Record(BaseModel):
