@@ -49,7 +49,7 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     problems, warnings = [], []
     for d in storage.declared():
         try:
-            warnings += storage.check(d)
+            warnings += storage.check(d, deep=True)
         except StoreCorrupt as e:
             problems.append(str(e))
     for leftover in sorted(data_dir.glob("*/.commit-*.json")):
