@@ -1,7 +1,7 @@
 """Backups an operator can trust: a tar.gz of the data dir taken under every module's lock, with
 MANIFEST.json (sha256 per file) as its first member. Restore streams the archive into a staging
 folder beside the data dir, checking each member before and while it is written (only the files
-the manifest lists: VERSION.json and files directly in a declared module's folder; no dot name,
+the manifest lists: VERSION.json and files in a declared folder; no dot name,
 link, absolute or '..' path; every hash; bounded size and member count), then swaps it in; the
 data dir keeps its git history and its mode."""
 
@@ -34,13 +34,13 @@ log = logging.getLogger("valhalla")
 
 MANIFEST = "MANIFEST.json"
 ARCHIVE_GLOB = "valhalla-*.tar.gz"
-MAX_MEMBERS = 10_000  # a data dir holds a few hundred files
+MAX_MEMBERS = 100_000  # a data dir holds a few hundred files plus one per 1,000 records
 MAX_RATIO = 100  # unpacked bytes per archive byte (the data compresses 5-20 times)
 MIN_UNPACKED = 256 << 20  # any archive may unpack to this much
 KEPT_ON_RESTORE = (".git", ".gitignore")  # the snapshot history stays with the data dir
 _LEGACY = ".gitignore"  # older backups held it; restore keeps the data dir's own
 _CHUNK = 1 << 20
-_ONLY = "only VERSION.json and files directly in a declared module's folder are restored (no dot names, links, absolute or '..' paths)"
+_ONLY = "only VERSION.json and files in a declared folder are restored (no dot names, links, absolute or '..' paths)"
 _paused: ContextVar[bool] = ContextVar("safety_backups_paused", default=False)
 
 
@@ -56,16 +56,17 @@ def default_backup_dir(data_dir: Path) -> Path:
     return data_dir.resolve().parent / "backups"
 
 
-def _modules() -> set[str]:
-    return {d.module for d in REGISTRY}
+def _folders() -> set[str]:
+    """The folders declared files live in: each module's, and any a file's name adds (comms/dncl)."""
+    return {d.relpath.rsplit("/", 1)[0] for d in REGISTRY}
 
 
 def restorable(rel: str) -> bool:
-    """VERSION.json, or a file directly in a declared module's folder whose name is not a dot name."""
-    module, _, name = rel.partition("/")
-    if not name:
+    """VERSION.json, or a file in a declared folder whose name is not a dot name."""
+    folder, _, name = rel.rpartition("/")
+    if not folder:
         return rel == VERSION_FILE
-    return module in _modules() and "/" not in name and not name.startswith(".")
+    return folder in _folders() and bool(name) and not name.startswith(".")
 
 
 def _data_files(data_dir: Path) -> list[Path]:
@@ -208,11 +209,11 @@ def unpack(archive: Path, into: Path) -> dict[str, object]:
         with gzip.open(archive) as raw, tarfile.open(fileobj=_Capped(raw, cap, bomb), mode="r|") as tar:  # type: ignore[arg-type]
             for count, m in enumerate(tar, 1):
                 if count > MAX_MEMBERS:
-                    raise ArchiveError(f"{archive}: more than {MAX_MEMBERS} members: refused (a Valhalla backup holds a few hundred files)")
+                    raise ArchiveError(f"{archive}: more than {MAX_MEMBERS} members: refused (a Valhalla backup holds one file per 1,000 records and a few hundred more)")
                 if manifest is None:
                     manifest, hashes = _read_manifest(archive, tar, m)
                     continue
-                if m.name == _LEGACY or (m.isdir() and m.name in _modules()):
+                if m.name == _LEGACY or (m.isdir() and m.name in _folders()):
                     continue
                 if why := _refusal(m, hashes, done):
                     raise ArchiveError(f"{archive}: refused member {m.name!r}: {why}")
@@ -220,7 +221,7 @@ def unpack(archive: Path, into: Path) -> dict[str, object]:
                 if unpacked > cap:
                     raise ArchiveError(bomb)
                 target = into / m.name
-                target.parent.mkdir(exist_ok=True)
+                target.parent.mkdir(parents=True, exist_ok=True)
                 if _copy(tar.extractfile(m), target) != hashes[m.name]:  # type: ignore[arg-type]
                     raise ArchiveError(f"{archive}: {m.name} does not match its sha256 in {MANIFEST}")
                 done.add(m.name)
