@@ -289,15 +289,28 @@ def _rows(text: str) -> Iterable[tuple[int, list[str]]]:
         yield line, row
 
 
+def _dedupe(existing: Sequence[Deal], rows: list[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[DuplicateRow]]:
+    """Split rows into new deals and duplicates of an existing deal or of an earlier row."""
+    seen = {address_key(d.address, d.city): d.id for d in existing}
+    good: list[dict[str, Any]] = []
+    duplicates: list[DuplicateRow] = []
+    for line, fields in rows:
+        key = address_key(fields["address"], fields["city"])
+        if key in seen:
+            duplicates.append(DuplicateRow(row=line, address=fields["address"], duplicate_of=seen[key]))
+        else:
+            seen[key] = f"row {line}"
+            good.append(fields)
+    return good, duplicates
+
+
 def import_csv(db: Storage, raw: bytes) -> ImportResult:
     regression_service.require_not_throttled(db, "deals")
     rows = _rows(_decode(raw))
     _, first = next(rows, (1, []))
     header = _header(first)
-    seen = {address_key(d.address, d.city): d.id for d in db.list(store.deals)}
     invalid: list[InvalidRow] = []
-    duplicates: list[DuplicateRow] = []
-    good: list[dict[str, Any]] = []
+    valid: list[tuple[int, dict[str, Any]]] = []
     for line, row in rows:
         if not any(c.strip() for c in row):
             continue
@@ -316,15 +329,12 @@ def import_csv(db: Storage, raw: bytes) -> ImportResult:
         if problem is not None:
             invalid.append(InvalidRow(row=line, field=problem[0], message=problem[1]))
             continue
-        key = address_key(fields["address"], fields["city"])
-        if key in seen:
-            duplicates.append(DuplicateRow(row=line, address=fields["address"], duplicate_of=seen[key]))
-            continue
-        seen[key] = f"row {line}"
-        good.append(fields)
+        valid.append((line, fields))
+    good, duplicates = _dedupe(db.list(store.deals), valid)
     saved = archive.backup_before(db, f"the import of {len(good)} lead(s)") if good else None
     if good:
-        with db.transaction("deals") as tx:
+        with db.transaction("deals") as tx:  # duplicates are judged again under the lock: a concurrent import may have added some
+            good, duplicates = _dedupe(tx.list(store.deals), valid)
             for fields in good:
                 tx.add(store.deals, fields)
     return ImportResult(added=len(good), duplicates=len(duplicates), invalid=invalid, duplicate_rows=duplicates, backup=str(saved) if saved else None)
