@@ -12,7 +12,7 @@ import csv
 import io
 import re
 from collections import defaultdict
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from pydantic import ValidationError
 
@@ -20,7 +20,7 @@ from ..contracts import service as contracts_service
 from ..dispo import service as dispo_service
 from ..docs import service as docs_service
 from ..errors import Conflict, InvalidField
-from ..fields import country_of
+from ..fields import country_of, total
 from ..golive import service as golive_service
 from ..property import service as property_service
 from ..regression import service as regression_service
@@ -88,23 +88,37 @@ def activities(db: Storage, deal_id: str) -> list[Activity]:
     return [a for a in db.entries(store.activities) if a.deal_id == deal_id]
 
 
+def _by_currency(deals: Iterable[Deal], amount: Callable[[Deal], float | None], what: str) -> dict[str, float]:
+    pairs: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for d in deals:
+        value = amount(d)
+        if value is not None:
+            pairs[d.currency].append((d.id, value))
+    return {currency: total(found, f"{what} ({currency})") for currency, found in pairs.items()}
+
+
+def _value(d: Deal) -> float:
+    return d.offer_amount if d.offer_amount is not None else (d.asking_price or 0)
+
+
+def _spread(d: Deal) -> float | None:
+    return d.expected_spread
+
+
 def summary(db: Storage) -> DealsSummary:
     """Value of a deal = its offer_amount, else its asking_price; totals per currency."""
-    by_stage = {s.value: StageTotals() for s in Stage}
-    spread_total: dict[str, float] = defaultdict(float)
-    open_spread: dict[str, float] = defaultdict(float)
     records = db.list(store.deals)
-    for d in records:
-        t = by_stage[d.stage.value]
-        t.count += 1
-        value = d.offer_amount if d.offer_amount is not None else (d.asking_price or 0)
-        t.value[d.currency] = round(t.value.get(d.currency, 0) + value, 2)
-        if d.expected_spread is not None:
-            t.expected_spread[d.currency] = round(t.expected_spread.get(d.currency, 0) + d.expected_spread, 2)
-            spread_total[d.currency] = round(spread_total[d.currency] + d.expected_spread, 2)
-            if d.stage not in FINAL:
-                open_spread[d.currency] = round(open_spread[d.currency] + d.expected_spread, 2)
-    return DealsSummary(count=len(records), by_stage=by_stage, expected_spread_total=dict(spread_total), open_expected_spread=dict(open_spread))
+    by_stage = {}
+    for s in Stage:
+        deals = [d for d in records if d.stage is s]
+        by_stage[s.value] = StageTotals(
+            count=len(deals), value=_by_currency(deals, _value, f"{s.value} value"),
+            expected_spread=_by_currency(deals, _spread, f"{s.value} expected spread"),
+        )
+    return DealsSummary(
+        count=len(records), by_stage=by_stage, expected_spread_total=_by_currency(records, _spread, "expected spread"),
+        open_expected_spread=_by_currency((d for d in records if d.stage not in FINAL), _spread, "open expected spread"),
+    )
 
 
 # ---------------------------------------------------------------------------------- writes

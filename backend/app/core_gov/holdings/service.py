@@ -4,7 +4,9 @@ converted (no exchange rates are kept here), so every total is keyed by currency
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Iterable
 
+from ..fields import total
 from ..storage import Storage, select
 from . import store
 from .schemas import Holding, HoldingCreate, HoldingsSummary, HoldingUpdate
@@ -29,18 +31,22 @@ def update_holding(db: Storage, holding_id: str, data: HoldingUpdate, *, expecte
         return tx.update(store.holdings, holding_id, data.model_dump(exclude_unset=True), expected_version=expected_version)
 
 
+def _by_currency(holdings: Iterable[Holding], what: str) -> dict[str, float]:
+    pairs: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for h in holdings:
+        pairs[h.currency].append((h.id, h.value_estimate))
+    return {currency: total(found, f"{what} ({currency})") for currency, found in pairs.items()}
+
+
 def summary(db: Storage) -> HoldingsSummary:
-    by_currency: dict[str, float] = defaultdict(float)
-    by_type: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    by_jurisdiction: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     records = db.list(store.holdings)
+    groups: dict[str, dict[str, list[Holding]]] = {"type": defaultdict(list), "jurisdiction": defaultdict(list)}
     for h in records:
-        by_currency[h.currency] += h.value_estimate
-        by_type[h.asset_type.value][h.currency] += h.value_estimate
-        by_jurisdiction[h.jurisdiction][h.currency] += h.value_estimate
+        groups["type"][h.asset_type.value].append(h)
+        groups["jurisdiction"][h.jurisdiction].append(h)
     return HoldingsSummary(
         count=len(records),
-        by_currency=dict(by_currency),
-        by_asset_type={k: dict(v) for k, v in by_type.items()},
-        by_jurisdiction={k: dict(v) for k, v in by_jurisdiction.items()},
+        by_currency=_by_currency(records, "holdings value"),
+        by_asset_type={k: _by_currency(v, f"{k} value") for k, v in groups["type"].items()},
+        by_jurisdiction={k: _by_currency(v, f"{k} value") for k, v in groups["jurisdiction"].items()},
     )

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from ...settings import Settings
 from ..errors import Conflict, InvalidField
+from ..fields import total
 from ..golive import service as golive_service
 from ..governance import service as governance_service
 from ..storage import Storage, Transaction, matches, select
@@ -116,7 +117,7 @@ def _book(tx: Transaction, day: date, engine: str, **delta: float) -> None:
 
 
 def _open_risk(reservations: Sequence[Reservation], engine: str) -> float:
-    return _money(sum(r.amount for r in reservations if r.status is ReservationStatus.open and engine in (GLOBAL, r.engine)))
+    return total(((r.id, r.amount) for r in reservations if r.status is ReservationStatus.open and engine in (GLOBAL, r.engine)), f"{engine} open risk")
 
 
 def _used(src: Storage | Transaction, day: date, engine: str) -> CapValues:
