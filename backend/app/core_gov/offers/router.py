@@ -10,8 +10,8 @@ router = APIRouter(prefix="/deals/offers", tags=["offers"])
 
 
 @router.get("/policies", summary="Offer policies (seeded for the 13 provinces on first use)", responses=responses())
-def list_policies(db: StorageDep) -> list[OfferPolicy]:
-    return list(service.policies(db))
+def list_policies(db: StorageDep, response: Response, page: Page) -> list[OfferPolicy]:
+    return paginate(response, service.policies(db), page)
 
 
 @router.post("/policies/upsert", summary="Create or change the policy of a province (and market)", responses=responses())
