@@ -56,7 +56,7 @@ def test_lifecycle_stamps_signed_at_and_audits_each_transition(client, clock):
     assert move(client, c["id"], "active").json()["signed_at"] == "2026-01-05T16:30:00Z"
     done = move(client, c["id"], "completed").json()
     assert done["status"] == "completed" and done["version"] == 5
-    trail = client.get("/core/audit", params={"module": "contracts", "entity_id": c["id"], "action": "transition"}).json()
+    trail = client.get("/core/audit", params={"order": "asc", "module": "contracts", "entity_id": c["id"], "action": "transition"}).json()
     assert [e["changes"]["status"] for e in trail] == [["draft", "sent"], ["sent", "signed"], ["signed", "active"], ["active", "completed"]]
 
 

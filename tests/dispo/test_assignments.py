@@ -106,9 +106,9 @@ def test_assigned_moves_the_deal_to_assigned_in_one_transaction(client, data_dir
     r = patch(client, a["id"], status="assigned")
     assert r.status_code == 200 and r.json()["status"] == "assigned" and r.json()["version"] == 2
     assert stage_of(client, d["id"]) == "assigned"
-    audit = client.get("/core/audit", params={"entity_id": a["id"]}).json()
+    audit = client.get("/core/audit", params={"order": "asc", "entity_id": a["id"]}).json()
     assert [e["action"] for e in audit] == ["create", "transition"] and audit[1]["changes"] == {"status": ["offered", "assigned"]}
-    assert any(e["action"] == "transition" for e in client.get("/core/audit", params={"entity_id": d["id"]}).json())
+    assert any(e["action"] == "transition" for e in client.get("/core/audit", params={"order": "asc", "entity_id": d["id"]}).json())
 
 
 def test_assigned_needs_the_deal_under_contract_and_changes_nothing_otherwise(client, data_dir):

@@ -218,6 +218,6 @@ def test_progress_is_audited_as_an_action(client):
     l1 = lesson(client, c["id"], 1)
     e = enroll(client, c["id"])
     progress(client, e["id"], l1["id"])
-    trail = client.get("/core/audit", params={"entity_id": e["id"]}).json()
+    trail = client.get("/core/audit", params={"order": "asc", "entity_id": e["id"]}).json()
     assert [a["action"] for a in trail] == ["create", "action"]
     assert trail[1]["changes"]["percent_complete"] == [0.0, 100.0]

@@ -181,5 +181,5 @@ def test_publish_is_audited(client):
     ch = channel(client)
     c = content(client)
     entry = publish(client, c["id"], ch["id"]).json()["entry"]
-    assert [a["action"] for a in client.get("/core/audit", params={"entity_id": c["id"]}).json()] == ["create", "transition"]
-    assert [a["action"] for a in client.get("/core/audit", params={"entity_id": entry["id"]}).json()] == ["action"]
+    assert [a["action"] for a in client.get("/core/audit", params={"order": "asc", "entity_id": c["id"]}).json()] == ["create", "transition"]
+    assert [a["action"] for a in client.get("/core/audit", params={"order": "asc", "entity_id": entry["id"]}).json()] == ["action"]

@@ -95,7 +95,7 @@ def test_retainer_crud_and_bad_input(client, data_dir):
     gone = client.delete(f"/core/pros/retainers/{r['id']}", params={"reason": "replaced by a new term"})
     assert gone.status_code == 200 and gone.json()["id"] == r["id"]
     assert client.get(f"/core/pros/retainers/{r['id']}").status_code == 404
-    trail = client.get("/core/audit", params={"entity_id": r["id"], "action": "delete"}).json()
+    trail = client.get("/core/audit", params={"order": "asc", "entity_id": r["id"], "action": "delete"}).json()
     assert trail[0]["changes"]["reason"] == [None, "replaced by a new term"]
 
 
@@ -168,7 +168,7 @@ def test_task_lifecycle_records_completed_at_and_rating(client, clock):
     assert (done["status"], done["completed_at"]) == ("done", "2026-01-05T15:45:00Z")
     rated = patch(client, f"tasks/{t['id']}", rating=4).json()
     assert (rated["rating"], rated["completed_at"]) == (4, "2026-01-05T15:45:00Z")
-    trail = client.get("/core/audit", params={"entity_id": t["id"], "action": "transition"}).json()
+    trail = client.get("/core/audit", params={"order": "asc", "entity_id": t["id"], "action": "transition"}).json()
     assert [e["changes"]["status"] for e in trail] == [["todo", "in_progress"], ["in_progress", "done"]]
     listed = client.get("/core/pros/tasks", params={"pro_id": p["id"], "status": "done"})
     assert listed.headers["x-total-count"] == "1" and listed.json()[0]["id"] == t["id"]

@@ -192,7 +192,7 @@ def test_upsert_changes_only_sent_fields_and_a_global_raise_records_its_decision
     [event] = events(data_dir)
     assert (event["kind"], event["decision_id"]) == ("policy_raised", pending)
     assert event["raised"] == {"max_daily_exposure": [5000, 9000], "max_daily_loss": [800, 0]}
-    audit = client.get("/core/audit", params={"module": "risk", "action": "update"}).json()
+    audit = client.get("/core/audit", params={"order": "asc", "module": "risk", "action": "update"}).json()
     assert audit[-1]["changes"]["decision_id"] == [None, pending]
     policy(client, "GLOBAL", enabled=False)
     policy(client, "GLOBAL", enabled=True)  # re-enabling loosens too, recorded without a decision
