@@ -98,7 +98,7 @@ def test_publish_appends_a_log_entry_and_sets_published(client, data_dir, clock)
     c = content(client, status="scheduled", scheduled_for="2026-01-06T15:00:00Z")
     clock.advance(minutes=30)
     r = publish(client, c["id"], ch["id"])
-    assert r.status_code == 200
+    assert r.status_code == 201  # a new publish-log entry is stored
     entry, after = r.json()["entry"], r.json()["content"]
     assert entry["id"].startswith("pub_") and entry["at"] == "2026-01-05T15:30:00Z"
     assert {k: entry[k] for k in ("content_id", "channel_id", "platform", "title", "republish")} == {
@@ -113,7 +113,7 @@ def test_a_draft_with_a_body_is_ready(client, data_dir):
     ch = channel(client)
     c = content(client, body=None, url="https://example.com/v/2")
     r = publish(client, c["id"], ch["id"])
-    assert r.status_code == 200 and r.json()["content"]["status"] == "published"
+    assert r.status_code == 201 and r.json()["content"]["status"] == "published"
 
 
 def test_publishing_a_draft_that_is_not_ready_is_409_with_the_rule(client, data_dir):
@@ -143,7 +143,7 @@ def test_republishing_to_another_channel_is_logged_and_the_same_channel_is_refus
     first = publish(client, c["id"], yt["id"]).json()
     clock.advance(minutes=60)
     again = publish(client, c["id"], news["id"])
-    assert again.status_code == 200
+    assert again.status_code == 201
     assert again.json()["entry"]["republish"] is True and again.json()["entry"]["platform"] == "newsletter"
     assert again.json()["content"] == first["content"]  # still published, first published_at kept
     assert again.json()["content"]["published_at"] == "2026-01-05T15:00:00Z"
