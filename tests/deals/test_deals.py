@@ -71,10 +71,12 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(client, data_dir):
         ({"province": "ZZ"}, "province"), ({"seller_phone": "12"}, "seller_phone"), ({"seller_email": "nope"}, "seller_email"),
         ({"lead_score": 1.5}, "lead_score"), ({"arv_estimate": -1}, "arv_estimate"), ({"repairs_estimate": -5}, "repairs_estimate"),
         ({"asking_price": -1}, "asking_price"), ({"costs_estimate": -1}, "costs_estimate"), ({"property_type": "castle"}, "property_type"),
-        ({"stage": "closed"}, "stage"), ({"property_id": "pr_nope"}, "property_id"), ({"address": " "}, "address"),
+        ({"stage": "won"}, "stage"), ({"property_id": "pr_nope"}, "property_id"), ({"address": " "}, "address"),
     ]:
         r = client.post("/core/deals", json={**base, **extra})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", field], (extra, r.text)
+    r = client.post("/core/deals", json={**base, "stage": "closed"})  # a deal starts as a lead
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "invalid_transition"
     assert not (data_dir / "deals" / "deals.json").exists()
 
 

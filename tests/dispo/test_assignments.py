@@ -73,7 +73,7 @@ def test_unknown_ids_in_the_body_are_422_naming_the_field(client, data_dir):
     r = client.post("/core/dispo/assignments", json={"deal_id": d["id"], "buyer_id": b, "fee": -1})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "fee"]
     r = client.post("/core/dispo/assignments", json={"deal_id": d["id"], "buyer_id": b, "status": "assigned"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "status"]
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "invalid_transition"  # it starts offered
     assert not (data_dir / "dispo" / "assignments.json").exists()
     assert client.patch("/core/dispo/assignments/asg_nope", json={"notes": "x"}).status_code == 404
 

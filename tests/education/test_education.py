@@ -125,7 +125,8 @@ def test_one_active_enrollment_per_learner_and_course(client):
 def test_enrollment_needs_an_existing_unarchived_course(client):
     r = client.post("/core/education/enrollments", json={"learner": "A", "course_id": "crs_nope"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "course_id"]
-    c = course(client, status="archived")
+    c = course(client)
+    assert client.patch(f"/core/education/courses/{c['id']}", json={"status": "archived"}).status_code == 200
     r = client.post("/core/education/enrollments", json={"learner": "A", "course_id": c["id"]})
     assert r.status_code == 409 and r.json()["detail"]["code"] == "course_archived"
 

@@ -87,7 +87,7 @@ def test_scheduled_content_needs_scheduled_for(client):
 
 def test_published_is_reached_only_by_publishing(client):
     r = client.post("/core/media/content", json={"title": "t", "body": "b", "status": "published"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "status"]
+    assert r.status_code == 409 and r.json()["detail"]["allowed"] == ["draft", "scheduled"]
     c = content(client)
     r = client.patch(f"/core/media/content/{c['id']}", json={"status": "published"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "status"]

@@ -76,7 +76,7 @@ def test_retainer_crud_and_bad_input(client, data_dir):
         ({"pro_id": "pro_nope", "monthly_amount": 1, "hours_included": 1}, "pro_id"),
         ({"pro_id": p["id"], "monthly_amount": -1, "hours_included": 1}, "monthly_amount"),
         ({"pro_id": p["id"], "monthly_amount": 1, "hours_included": 0}, "hours_included"),
-        ({"pro_id": p["id"], "monthly_amount": 1, "hours_included": 1, "status": "active"}, "status"),
+        ({"pro_id": p["id"], "monthly_amount": 1, "hours_included": 1, "status": "live"}, "status"),  # active: 409 (tests/test_state_machines.py)
         ({"pro_id": p["id"], "monthly_amount": 1, "hours_included": 1, "renewal_date": "soon"}, "renewal_date"),
     ]:
         r = client.post("/core/pros/retainers", json=body)
@@ -143,7 +143,7 @@ def test_handoff_references_must_exist(client, data_dir):
         ({"to": b}, ["body", "from"]),
         ({"from": a, "to": b, "task_ids": [t["id"], "pt_nope"]}, ["body", "task_ids", 1]),
         ({"from": a, "to": b, "deal_id": "dl_nope"}, ["body", "deal_id"]),
-        ({"from": a, "to": b, "status": "accepted"}, ["body", "status"]),
+        ({"from": a, "to": b, "status": "taken"}, ["body", "status"]),  # accepted: 409 (tests/test_state_machines.py)
     ]:
         r = client.post("/core/pros/handoffs", json=body)
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, body
@@ -215,7 +215,7 @@ def test_task_references_must_exist(client, data_dir):
         ({"title": "x", "pro_id": "pro_nope"}, "pro_id"),
         ({"title": "x", "pro_id": p["id"], "deal_id": "dl_nope"}, "deal_id"),
         ({"title": "x", "pro_id": p["id"], "due_at": "2026-01-06T12:00:00"}, "due_at"),
-        ({"title": "x", "pro_id": p["id"], "status": "done"}, "status"),
+        ({"title": "x", "pro_id": p["id"], "status": "finished"}, "status"),  # done: 409 (tests/test_state_machines.py)
         ({"title": " ", "pro_id": p["id"]}, "title"),
     ]:
         r = client.post("/core/pros/tasks", json=body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from enum import Enum
-from typing import Annotated, Iterable
+from typing import Annotated, Any, Callable, Iterable, Sequence
 
 import phonenumbers
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
@@ -83,6 +83,22 @@ def total(amounts: Iterable[tuple[str, float]], what: str) -> float:
             f"{MAX_MONEY:,.0f}; correct it (PATCH) and ask again", records=over,
         )
     return round(value, 2)
+
+
+def totals_by_currency(records: Iterable[Any], amount: Callable[[Any], float | None], what: str) -> dict[str, float]:
+    """total() of each currency's amounts (records with an `id` and a `currency`; None is left out)."""
+    pairs: dict[str, list[tuple[str, float]]] = {}
+    for r in records:
+        value = amount(r)
+        if value is not None:
+            pairs.setdefault(r.currency, []).append((r.id, value))
+    return {currency: total(found, f"{what} ({currency})") for currency, found in pairs.items()}
+
+
+def starts_in(states: Sequence[Enum]) -> Any:
+    """The optional status field of a create whose record has a state machine (errors.require_start)."""
+    names = " or ".join(s.value for s in states)
+    return Field(None, description=f"The state it starts in: {names} (default {states[0].value}); any other is 409 invalid_transition")
 
 
 def _tags(value: list[str]) -> list[str]:

@@ -11,23 +11,22 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections import defaultdict
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from pydantic import ValidationError
 
 from ..contracts import service as contracts_service
 from ..dispo import service as dispo_service
 from ..docs import service as docs_service
-from ..errors import Conflict, InvalidField
-from ..fields import country_of, total
+from ..errors import Conflict, InvalidField, require_start
+from ..fields import country_of, totals_by_currency
 from ..golive import service as golive_service
 from ..property import service as property_service
 from ..regression import service as regression_service
 from ..storage import Storage, Transaction, actor, archive
 from . import store
 from .schemas import (
-    Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, Finalization,
+    DEAL_STARTS, Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, Finalization,
     FinalizationItem, ImportResult, InvalidRow, Stage, StageTotals,
 )
 
@@ -88,15 +87,6 @@ def activities(db: Storage, deal_id: str) -> list[Activity]:
     return [a for a in db.entries(store.activities) if a.deal_id == deal_id]
 
 
-def _by_currency(deals: Iterable[Deal], amount: Callable[[Deal], float | None], what: str) -> dict[str, float]:
-    pairs: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for d in deals:
-        value = amount(d)
-        if value is not None:
-            pairs[d.currency].append((d.id, value))
-    return {currency: total(found, f"{what} ({currency})") for currency, found in pairs.items()}
-
-
 def _value(d: Deal) -> float:
     return d.offer_amount if d.offer_amount is not None else (d.asking_price or 0)
 
@@ -112,12 +102,12 @@ def summary(db: Storage) -> DealsSummary:
     for s in Stage:
         deals = [d for d in records if d.stage is s]
         by_stage[s.value] = StageTotals(
-            count=len(deals), value=_by_currency(deals, _value, f"{s.value} value"),
-            expected_spread=_by_currency(deals, _spread, f"{s.value} expected spread"),
+            count=len(deals), value=totals_by_currency(deals, _value, f"{s.value} value"),
+            expected_spread=totals_by_currency(deals, _spread, f"{s.value} expected spread"),
         )
     return DealsSummary(
-        count=len(records), by_stage=by_stage, expected_spread_total=_by_currency(records, _spread, "expected spread"),
-        open_expected_spread=_by_currency((d for d in records if d.stage not in FINAL), _spread, "open expected spread"),
+        count=len(records), by_stage=by_stage, expected_spread_total=totals_by_currency(records, _spread, "expected spread"),
+        open_expected_spread=totals_by_currency((d for d in records if d.stage not in FINAL), _spread, "open expected spread"),
     )
 
 
@@ -145,8 +135,9 @@ def _raise_placed(db: Storage, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_deal(db: Storage, data: DealCreate) -> Deal:
+    stage = require_start("deal", DEAL_STARTS, data.stage)
     regression_service.require_not_throttled(db, "deals")
-    fields = _raise_placed(db, data.model_dump())
+    fields = _raise_placed(db, {**data.model_dump(), "stage": stage})
     with db.transaction("deals") as tx:
         return tx.add(store.deals, fields)
 
@@ -245,7 +236,7 @@ def record_offer(db: Storage, deal_id: str, *, offer_amount: float, evidence_id:
 # ---------------------------------------------------------------------------------- CSV import
 
 REQUIRED_COLUMNS = ("address", "city", "province")
-ALLOWED_COLUMNS = tuple(n for n in DealCreate.model_fields)
+ALLOWED_COLUMNS = tuple(n for n in DealCreate.model_fields if n != "stage")  # an import adds leads
 _PUNCT = re.compile(r"[^\w\s]")
 _SPACE = re.compile(r"\s+")
 _ABBREV = {
@@ -335,7 +326,7 @@ def import_csv(db: Storage, raw: bytes) -> ImportResult:
         if "tags" in values:
             values["tags"] = re.split(r"[;|]", values["tags"])
         try:
-            fields = DealCreate.model_validate(values).model_dump()
+            fields = DealCreate.model_validate(values).model_dump(exclude={"stage"})
         except ValidationError as e:
             invalid += [InvalidRow(row=line, field=str(err["loc"][0]) if err["loc"] else "(row)", message=err["msg"]) for err in e.errors()]
             continue

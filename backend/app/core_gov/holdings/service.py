@@ -4,9 +4,8 @@ converted (no exchange rates are kept here), so every total is keyed by currency
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
 
-from ..fields import total
+from ..fields import totals_by_currency
 from ..storage import Storage, select
 from . import store
 from .schemas import Holding, HoldingCreate, HoldingsSummary, HoldingUpdate
@@ -31,11 +30,8 @@ def update_holding(db: Storage, holding_id: str, data: HoldingUpdate, *, expecte
         return tx.update(store.holdings, holding_id, data.model_dump(exclude_unset=True), expected_version=expected_version)
 
 
-def _by_currency(holdings: Iterable[Holding], what: str) -> dict[str, float]:
-    pairs: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for h in holdings:
-        pairs[h.currency].append((h.id, h.value_estimate))
-    return {currency: total(found, f"{what} ({currency})") for currency, found in pairs.items()}
+def _value(h: Holding) -> float:
+    return h.value_estimate
 
 
 def summary(db: Storage) -> HoldingsSummary:
@@ -46,7 +42,7 @@ def summary(db: Storage) -> HoldingsSummary:
         groups["jurisdiction"][h.jurisdiction].append(h)
     return HoldingsSummary(
         count=len(records),
-        by_currency=_by_currency(records, "holdings value"),
-        by_asset_type={k: _by_currency(v, f"{k} value") for k, v in groups["type"].items()},
-        by_jurisdiction={k: _by_currency(v, f"{k} value") for k, v in groups["jurisdiction"].items()},
+        by_currency=totals_by_currency(records, _value, "holdings value"),
+        by_asset_type={k: totals_by_currency(v, _value, f"{k} value") for k, v in groups["type"].items()},
+        by_jurisdiction={k: totals_by_currency(v, _value, f"{k} value") for k, v in groups["jurisdiction"].items()},
     )
