@@ -7,7 +7,7 @@ from typing import get_origin
 
 import pytest
 
-from app.core_gov.core_router import _query_names, core_routes
+from app.core_gov.core_router import query_names, core_routes
 
 ROUTES = [(next(iter(r.methods)), path, r) for _, path, r in core_routes()]
 LISTS = [(path, r) for method, path, r in ROUTES if method == "GET" and get_origin(r.response_model) is list]
@@ -39,7 +39,7 @@ def test_every_core_route_refuses_an_unknown_query_parameter_before_doing_anythi
 
 @pytest.mark.parametrize("path,route", LISTS, ids=[p for p, _ in LISTS])
 def test_every_list_pages_and_sends_its_total(client, path, route):
-    assert {"limit", "offset"} <= _query_names(route.dependant)
+    assert {"limit", "offset"} <= query_names(route.dependant)
     if "{" not in path:  # the others need a parent record first
         r = client.get(path, params={"limit": 1})
         assert r.status_code == 200, r.text

@@ -34,10 +34,11 @@ def module_name(module: ModuleType) -> str:
     return module.__name__.rsplit(".", 1)[-1]
 
 
-def _query_names(dependant: Dependant) -> set[str]:
+def query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route declares: its own and its dependencies' (limit, offset, ...)."""
     names = {param.alias for param in dependant.query_params}
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
+        names |= query_names(sub)
     return names
 
 
@@ -52,7 +53,7 @@ async def refuse_unknown_query(request: Request) -> None:
     route: APIRoute = request.scope["route"]
     known = _KNOWN.get(route.endpoint)
     if known is None:
-        known = _KNOWN[route.endpoint] = frozenset(_query_names(route.dependant))
+        known = _KNOWN[route.endpoint] = frozenset(query_names(route.dependant))
     unknown = next((name for name in request.query_params if name not in known), None)
     if unknown is not None:
         takes = f"takes: {', '.join(sorted(known))}" if known else "takes no query parameters"
