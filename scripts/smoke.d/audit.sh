@@ -1,4 +1,5 @@
 call 200 GET "/core/audit?module=system&action=action"
-expect 'b[-1]["actor"]' smoke
-expect 'b[-1]["changes"]["backend_complete"]' '[true, false]'
+expect 'b[0]["actor"]' smoke
+expect 'b[0]["changes"]["backend_complete"]' '[true, false]'
 call 422 GET "/core/audit?since=yesterday"
+call 422 GET "/core/audit?order=newest"

@@ -1,5 +1,6 @@
 # Deals: create a deal in ON (exported as DEAL for later parts), read, patch, move it forward, an
-# invalid jump, activities, summary, list with q, and a 3-row CSV import with one bad row.
+# invalid jump, activities, summary, list with q (a misspelt filter is 422), an absurd amount,
+# and a 3-row CSV import with one bad row.
 call 201 POST /core/deals '{"seller_name": "Smoke Seller", "seller_phone": "(416) 555-0199", "seller_email": "Smoke.Seller@Example.com", "address": "12 Smoke Street", "city": "Hamilton", "province": "ON", "property_type": "sfr", "lead_score": 0.8, "arv_estimate": 300000, "repairs_estimate": 30000, "asking_price": 190000, "assignment_fee_target": 10000, "costs_estimate": 1500}'
 export DEAL="$(field 'b["id"]')"
 expect '[b["seller_phone"], b["seller_email"], b["country"], b["expected_spread"], b["stage"]]' '["+14165550199", "smoke.seller@example.com", "CA", 8500.0, "lead"]'
@@ -18,6 +19,10 @@ call 200 GET /core/deals/summary
 expect 'b["by_stage"]["contacted"]["count"] >= 1' true
 call 200 GET '/core/deals?q=smoke%20street&tag=smoke'
 expect '[d["id"] for d in b] == ["'"$DEAL"'"]' true
+call 422 GET '/core/deals?stag=lead'
+expect 'b["detail"][0]["loc"]' '["query", "stag"]'
+call 422 POST /core/deals '{"address": "1 Absurd St", "city": "Hamilton", "province": "ON", "asking_price": 1e308}'
+expect 'b["detail"][0]["loc"]' '["body", "asking_price"]'
 CSV_ROWS=$'seller_name,address,city,province,asking_price\nAnn Smoke,1 Smoke Import Ave,Toronto,ON,250000\nBob Smoke,2 Smoke Import Ave,Ottawa,ZZ,\nCy Smoke,3 Smoke Import Ave,Calgary,AB,310000\n'
 CT=text/csv call 201 POST /core/deals/import "$CSV_ROWS"
 expect '[b["added"], b["duplicates"], b["invalid"][0]["row"], b["invalid"][0]["field"]]' '[2, 0, 3, "province"]'

@@ -8,7 +8,7 @@ call 200 PATCH "/core/media/content/$MEDIA_CONTENT" '{"status": "scheduled", "sc
 expect 'b["status"]' scheduled
 call 422 POST /core/media/content '{"title": "Empty"}'
 call 422 POST "/core/media/content/$MEDIA_CONTENT/publish" '{"channel_id": "mch_nope"}'
-call 200 POST "/core/media/content/$MEDIA_CONTENT/publish" "{\"channel_id\": \"$MEDIA_CHANNEL\"}"
+call 201 POST "/core/media/content/$MEDIA_CONTENT/publish" "{\"channel_id\": \"$MEDIA_CHANNEL\"}"
 expect 'b["content"]["status"]' published
 call 409 POST "/core/media/content/$MEDIA_CONTENT/publish" "{\"channel_id\": \"$MEDIA_CHANNEL\"}"
 expect 'b["detail"]["code"]' already_published

@@ -71,10 +71,12 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(client, data_dir):
         ({"province": "ZZ"}, "province"), ({"seller_phone": "12"}, "seller_phone"), ({"seller_email": "nope"}, "seller_email"),
         ({"lead_score": 1.5}, "lead_score"), ({"arv_estimate": -1}, "arv_estimate"), ({"repairs_estimate": -5}, "repairs_estimate"),
         ({"asking_price": -1}, "asking_price"), ({"costs_estimate": -1}, "costs_estimate"), ({"property_type": "castle"}, "property_type"),
-        ({"stage": "closed"}, "stage"), ({"property_id": "pr_nope"}, "property_id"), ({"address": " "}, "address"),
+        ({"stage": "won"}, "stage"), ({"property_id": "pr_nope"}, "property_id"), ({"address": " "}, "address"),
     ]:
         r = client.post("/core/deals", json={**base, **extra})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", field], (extra, r.text)
+    r = client.post("/core/deals", json={**base, "stage": "closed"})  # a deal starts as a lead
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "invalid_transition"
     assert not (data_dir / "deals" / "deals.json").exists()
 
 
@@ -255,3 +257,25 @@ def test_unknown_deal_is_404_and_require_deal_is_422(client, db):
         service.require_deal(db, "dl_nope", field="deal")
     assert e.value.detail[0]["loc"] == ["body", "deal"]
     assert service.find_deal(db, "dl_nope") is None
+
+
+def test_an_absurd_amount_is_422_naming_the_field_and_the_bound(client):
+    r = client.post("/core/deals", json={"address": "1 A St", "city": "X", "province": "ON", "asking_price": 1e308})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "asking_price"] and "1000000000000" in r.json()["detail"][0]["msg"]
+    d = add(client, asking_price=1e12)
+    r = client.patch(f"/core/deals/{d['id']}", json={"offer_amount": 1.5e12})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "offer_amount"]
+    assert client.get(f"/core/deals/{d['id']}").json()["offer_amount"] is None
+
+
+def test_a_total_that_is_not_finite_is_409_naming_the_deals_never_null(client, db):
+    from app.core_gov.deals import store
+
+    with db.transaction("deals") as tx:  # amounts stored before the bound existed (or typed by hand)
+        big = [tx.add(store.deals, {"address": f"{n} A St", "city": "X", "province": "ON", "country": "CA", "asking_price": 1e308}) for n in range(2)]
+        tx.add(store.deals, {"address": "3 A St", "city": "X", "province": "ON", "country": "CA", "asking_price": 5})
+    r = client.get("/core/deals/summary")
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "amount_out_of_range"
+    assert r.json()["detail"]["records"] == [b.id for b in big]
+    assert big[0].id in r.json()["detail"]["message"] and "lead value (CAD)" in r.json()["detail"]["message"]

@@ -182,3 +182,27 @@ def test_an_import_backs_up_the_data_dir_before_it_writes(client, data_dir, cloc
     assert len(deals_on_disk(data_dir)) == 3
     assert post_csv(client, "address,city,province\n2 second street,hamilton,ON\n").json()["duplicates"] == 1
     assert len(list(default_backup_dir(data_dir).glob("valhalla-*.tar.gz"))) == 1  # nothing to write: no backup
+
+
+def test_two_concurrent_imports_of_the_same_file_add_each_row_once(db, data_dir, monkeypatch):
+    import threading
+
+    from app.core_gov.deals import service
+
+    rows = "\n".join(f"{n} Cedar Street,Hamilton,ON" for n in range(200))
+    raw = f"address,city,province\n{rows}\n".encode()
+    both_read = threading.Barrier(2, timeout=30)
+
+    def backup_after_both_parsed(storage, change):  # both imports have read the deals before either writes
+        both_read.wait()
+        return None
+
+    monkeypatch.setattr(service.archive, "backup_before", backup_after_both_parsed)
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(service.import_csv(db, raw))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted((r.added, r.duplicates) for r in results) == [(0, 200), (200, 0)]
+    assert len(deals_on_disk(data_dir)) == 200

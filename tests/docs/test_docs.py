@@ -42,7 +42,7 @@ def test_routing_moves_forward_and_keeps_every_entry(client, clock):
         {"to": "closing@titleco.example", "channel": "courier", "status": "delivered", "at": "2026-01-05T15:30:00Z", "note": None},
         {"to": "closing@titleco.example", "channel": "email", "status": "acknowledged", "at": "2026-01-05T16:00:00Z", "note": None},
     ]
-    trail = client.get("/core/audit", params={"module": "docs", "entity_id": d["id"], "action": "action"}).json()
+    trail = client.get("/core/audit", params={"order": "asc", "module": "docs", "entity_id": d["id"], "action": "action"}).json()
     assert [e["changes"]["routing_status"] for e in trail] == [[None, "sent"], ["sent", "delivered"], ["delivered", "acknowledged"]]
 
 

@@ -73,7 +73,7 @@ def test_engage_records_reason_actor_time_on_disk_and_in_the_audit(client, clock
     assert orjson.loads((data_dir / "golive" / "state.json").read_bytes()) == r.json()
     again = client.post("/core/golive/kill-switch/engage", json={"reason": "another"})
     assert again.status_code == 200 and again.json()["reason"] == "late text"  # idempotent: the cause stays
-    audit = client.get("/core/audit", params={"module": "golive"}).json()
+    audit = client.get("/core/audit", params={"order": "asc", "module": "golive"}).json()
     assert [(a["action"], a["actor"], a["changes"]["kill_switch"]) for a in audit] == [("transition", "regression", [False, True])]
 
 
@@ -108,7 +108,7 @@ def test_release_with_an_approved_decision_records_it_in_state_and_audit(client)
     r = client.post("/core/golive/kill-switch/release", json={"reason": "handled", "decision_id": decision}, headers={"X-Actor": "owner"})
     assert r.status_code == 200
     assert (r.json()["kill_switch"], r.json()["decision_id"], r.json()["reason"], r.json()["changed_by"]) == (False, decision, "handled", "owner")
-    last = client.get("/core/audit", params={"module": "golive"}).json()[-1]
+    last = client.get("/core/audit", params={"order": "asc", "module": "golive"}).json()[-1]
     assert last["action"] == "transition" and last["changes"]["decision_id"] == [None, decision]
     assert last["changes"]["kill_switch"] == [True, False] and last["changes"]["reason"] == ["complaint", "handled"]
 

@@ -60,10 +60,12 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(client, data_dir):
         ({"kind": "other", "rationale": "x"}, "title"),
         ({"title": "t", "rationale": "   "}, "rationale"),
         ({"title": "t", "rationale": "x", "kind": "whim"}, "kind"),
-        ({"title": "t", "rationale": "x", "status": "approved"}, "status"),
+        ({"title": "t", "rationale": "x", "status": "agreed"}, "status"),
     ]:
         r = client.post("/core/governance/decisions", json=body)
         assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field, (body, r.text)
+    r = client.post("/core/governance/decisions", json={"title": "t", "rationale": "x", "status": "approved"})  # no self-approval
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "invalid_transition"
     assert not (data_dir / "governance" / "decisions.json").exists()
     d = propose(client)
     r = client.post(f"/core/governance/decisions/{d['id']}/approve", json={"reason": "  "})

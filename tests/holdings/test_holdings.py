@@ -69,3 +69,13 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(client, data_dir):
 def test_unknown_holding_is_404(client):
     r = client.get("/core/holdings/hld_nope")
     assert r.status_code == 404 and "hld_nope" in r.json()["detail"]
+
+
+def test_a_summary_total_that_is_not_finite_is_409_never_null(client, db):
+    from app.core_gov.holdings import store
+
+    with db.transaction("holdings") as tx:  # values stored before the money bound existed
+        big = [tx.add(store.holdings, {"name": f"h{n}", "asset_type": "property", "jurisdiction": "ON", "value_estimate": 1e308}) for n in range(2)]
+    r = client.get("/core/holdings/summary")
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "amount_out_of_range"
+    assert r.json()["detail"]["records"] == [h.id for h in big]

@@ -55,7 +55,7 @@ def test_partner_patch_status_is_an_audited_transition_and_filters_work(client):
     r = client.patch(f"/core/jv/partners/{a['id']}", json={"status": "paused"}, headers={"If-Match": '"1"'})
     assert r.status_code == 200 and r.json()["status"] == "paused" and r.json()["version"] == 2
     assert client.patch(f"/core/jv/partners/{a['id']}", json={"notes": "x"}, headers={"If-Match": '"1"'}).status_code == 412
-    events = client.get("/core/audit", params={"entity_id": a["id"]}).json()
+    events = client.get("/core/audit", params={"order": "asc", "entity_id": a["id"]}).json()
     assert [e["action"] for e in events] == ["create", "transition"]
     assert events[1]["changes"] == {"status": ["active", "paused"]}
     r = client.get("/core/jv/partners", params={"status": "paused"})

@@ -87,7 +87,7 @@ def test_scheduled_content_needs_scheduled_for(client):
 
 def test_published_is_reached_only_by_publishing(client):
     r = client.post("/core/media/content", json={"title": "t", "body": "b", "status": "published"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "status"]
+    assert r.status_code == 409 and r.json()["detail"]["allowed"] == ["draft", "scheduled"]
     c = content(client)
     r = client.patch(f"/core/media/content/{c['id']}", json={"status": "published"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "status"]
@@ -98,7 +98,7 @@ def test_publish_appends_a_log_entry_and_sets_published(client, data_dir, clock)
     c = content(client, status="scheduled", scheduled_for="2026-01-06T15:00:00Z")
     clock.advance(minutes=30)
     r = publish(client, c["id"], ch["id"])
-    assert r.status_code == 200
+    assert r.status_code == 201  # a new publish-log entry is stored
     entry, after = r.json()["entry"], r.json()["content"]
     assert entry["id"].startswith("pub_") and entry["at"] == "2026-01-05T15:30:00Z"
     assert {k: entry[k] for k in ("content_id", "channel_id", "platform", "title", "republish")} == {
@@ -113,7 +113,7 @@ def test_a_draft_with_a_body_is_ready(client, data_dir):
     ch = channel(client)
     c = content(client, body=None, url="https://example.com/v/2")
     r = publish(client, c["id"], ch["id"])
-    assert r.status_code == 200 and r.json()["content"]["status"] == "published"
+    assert r.status_code == 201 and r.json()["content"]["status"] == "published"
 
 
 def test_publishing_a_draft_that_is_not_ready_is_409_with_the_rule(client, data_dir):
@@ -143,7 +143,7 @@ def test_republishing_to_another_channel_is_logged_and_the_same_channel_is_refus
     first = publish(client, c["id"], yt["id"]).json()
     clock.advance(minutes=60)
     again = publish(client, c["id"], news["id"])
-    assert again.status_code == 200
+    assert again.status_code == 201
     assert again.json()["entry"]["republish"] is True and again.json()["entry"]["platform"] == "newsletter"
     assert again.json()["content"] == first["content"]  # still published, first published_at kept
     assert again.json()["content"]["published_at"] == "2026-01-05T15:00:00Z"
@@ -181,5 +181,5 @@ def test_publish_is_audited(client):
     ch = channel(client)
     c = content(client)
     entry = publish(client, c["id"], ch["id"]).json()["entry"]
-    assert [a["action"] for a in client.get("/core/audit", params={"entity_id": c["id"]}).json()] == ["create", "transition"]
-    assert [a["action"] for a in client.get("/core/audit", params={"entity_id": entry["id"]}).json()] == ["action"]
+    assert [a["action"] for a in client.get("/core/audit", params={"order": "asc", "entity_id": c["id"]}).json()] == ["create", "transition"]
+    assert [a["action"] for a in client.get("/core/audit", params={"order": "asc", "entity_id": entry["id"]}).json()] == ["action"]

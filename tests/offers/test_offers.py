@@ -221,3 +221,14 @@ def test_a_deal_update_failing_after_the_reserve_releases_it(client, db, live, m
     d = client.get(f"/core/deals/{ev['deal_id']}").json()
     assert (d["offer_amount"], d["stage"]) == (None, "lead")  # the offer record rolled back with the transaction
     assert client.get(f"/core/deals/offers/evidence/{ev['id']}").json()["issued_at"] is None
+
+
+def test_an_offer_for_a_deal_in_another_province_is_422_naming_both(client, data_dir):
+    d = deal(client)  # Hamilton, ON
+    r = compute(client, deal_id=d["id"], province="BC")
+    assert r.status_code == 422
+    [err] = r.json()["detail"]
+    assert err["loc"] == ["body", "province"]
+    assert err["msg"] == f"deal {d['id']} is in ON, not BC: compute its offer with province ON"
+    assert not (data_dir / "offers" / "evidence.json").exists()
+    assert compute(client, deal_id=d["id"], province="on").status_code == 201

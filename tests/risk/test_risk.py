@@ -192,7 +192,7 @@ def test_upsert_changes_only_sent_fields_and_a_global_raise_records_its_decision
     [event] = events(data_dir)
     assert (event["kind"], event["decision_id"]) == ("policy_raised", pending)
     assert event["raised"] == {"max_daily_exposure": [5000, 9000], "max_daily_loss": [800, 0]}
-    audit = client.get("/core/audit", params={"module": "risk", "action": "update"}).json()
+    audit = client.get("/core/audit", params={"order": "asc", "module": "risk", "action": "update"}).json()
     assert audit[-1]["changes"]["decision_id"] == [None, pending]
     policy(client, "GLOBAL", enabled=False)
     policy(client, "GLOBAL", enabled=True)  # re-enabling loosens too, recorded without a decision
@@ -248,3 +248,19 @@ def test_the_service_validates_like_the_http_body(db):
     with pytest.raises(InvalidField) as exc:
         service.reserve(db, engine="not an engine", amount=1)
     assert exc.value.detail[0]["loc"] == ["body", "engine"]
+
+
+def test_a_reserve_against_an_unknown_engine_is_422_listing_the_known_ones_and_writes_nothing(client, db, data_dir):
+    go_live(db)
+    policy(client, "GLOBAL", **GENEROUS)
+    policy(client, "FLIPS", **GENEROUS)
+    before = (data_dir / "risk" / "policies.json").read_bytes()
+    r = client.post("/core/risk/reserve", json={"engine": "WHOLESAEL", "amount": 100})
+    assert r.status_code == 422
+    [err] = r.json()["detail"]
+    assert err["loc"] == ["body", "engine"]
+    assert err["msg"] == "no risk engine WHOLESAEL: the known engines are DISPO, FLIPS, GLOBAL, HOLDINGS, WHOLESALE (an engine is known once it has a policy)"
+    assert events(data_dir) == [] and not (data_dir / "risk" / "reservations.json").exists()
+    assert (data_dir / "risk" / "policies.json").read_bytes() == before
+    assert reserve(client, "FLIPS", 100)["engine"] == "FLIPS"  # its own policy makes it known
+    assert reserve(client, "DISPO", 100)["engine"] == "DISPO"  # a named engine: GLOBAL's caps only

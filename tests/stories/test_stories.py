@@ -198,6 +198,6 @@ def test_status_change_is_audited_as_a_transition(client):
     t = template(client)
     e = episode(client, t["id"], text="x")
     client.patch(f"/core/stories/episodes/{e['id']}", json={"status": "published"})
-    trail = client.get("/core/audit", params={"entity_id": e["id"]})
+    trail = client.get("/core/audit", params={"order": "asc", "entity_id": e["id"]})
     assert [a["action"] for a in trail.json()] == ["create", "transition"]
     assert trail.json()[1]["changes"] == {"status": ["draft", "published"]}

@@ -37,7 +37,7 @@ def test_security_headers_on_every_answer(client):
 def test_actor_header_is_recorded_in_the_audit_trail(client):
     client.post("/core/holdings", json={"name": "x", "asset_type": "note", "jurisdiction": "ON"}, headers={"X-Actor": "alice"})
     client.post("/core/holdings", json={"name": "y", "asset_type": "note", "jurisdiction": "ON"})
-    assert [e["actor"] for e in client.get("/core/audit", params={"module": "holdings"}).json()] == ["alice", "operator"]
+    assert [e["actor"] for e in client.get("/core/audit", params={"order": "asc", "module": "holdings"}).json()] == ["alice", "operator"]
 
 
 def test_bad_actor_header_is_422(client):

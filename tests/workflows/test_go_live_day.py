@@ -76,5 +76,5 @@ def test_go_live_day_from_a_fresh_install_through_a_tripped_kill_switch(client, 
     assert ok(client.get("/core/followups/due"))["halted"] is None
     assert ok(client.post("/core/risk/reserve", json={"engine": "WHOLESALE", "amount": 1000, "ref": "test"}), 201)["status"] == "open"
     assert failing_blockers(client) == []
-    history = [a["changes"] for a in ok(client.get("/core/audit", params={"module": "golive", "action": "transition"}))]
+    history = [a["changes"] for a in ok(client.get("/core/audit", params={"order": "asc", "module": "golive", "action": "transition"}))]
     assert [(c.get("enabled", [None, None])[1], c.get("kill_switch", [None, None])[1]) for c in history] == [(True, None), (None, True), (None, False)]

@@ -74,5 +74,5 @@ def test_drifting_follow_ups_throttle_the_domain_until_the_operator_resets_it(cl
     ladder = ok(client.post("/core/followups/ladder/create", json={"deal_id": lead["id"], "province": "ON", "market": "Ottawa", "owner": "alex"}), 201)
     assert len(ladder["tasks"]) == 6 and ladder["contact"] == "+16135550157"
     assert len(ok(client.get("/core/followups/tasks", params={"deal_id": lead["id"], "status": "open"}))) == 6
-    audit = ok(client.get("/core/audit", params={"module": "regression", "action": "transition"}))
+    audit = ok(client.get("/core/audit", params={"order": "asc", "module": "regression", "action": "transition"}))
     assert [sorted(a["changes"]) for a in audit][-2:] == [["evaluations", "throttled"], ["last_reset", "throttled"]]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+
+from .errors import InvalidField
 
 from . import (
     audit, buyers, comms, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
@@ -31,10 +34,36 @@ def module_name(module: ModuleType) -> str:
     return module.__name__.rsplit(".", 1)[-1]
 
 
+def query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route declares: its own and its dependencies' (limit, offset, ...)."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= query_names(sub)
+    return names
+
+
+# A route's endpoint -> the query parameters it declares (its own and its dependencies').
+_KNOWN: dict[Callable[..., Any], frozenset[str]] = {}
+
+
+async def refuse_unknown_query(request: Request) -> None:
+    """A misspelt filter must not be ignored (it would answer every record): 422 naming it."""
+    if not request.query_params:
+        return
+    route: APIRoute = request.scope["route"]
+    known = _KNOWN.get(route.endpoint)
+    if known is None:
+        known = _KNOWN[route.endpoint] = frozenset(query_names(route.dependant))
+    unknown = next((name for name in request.query_params if name not in known), None)
+    if unknown is not None:
+        takes = f"takes: {', '.join(sorted(known))}" if known else "takes no query parameters"
+        raise InvalidField(("query", unknown), f"unknown query parameter {unknown!r}; {request.method} {request.url.path} {takes}", "unknown_query_parameter")
+
+
 def build_core_router() -> APIRouter:
     core = APIRouter(prefix=PREFIX)
     for module in MODULES:
-        core.include_router(module.router)
+        core.include_router(module.router, dependencies=[Depends(refuse_unknown_query)])
     return core
 
 

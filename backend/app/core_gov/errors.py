@@ -7,7 +7,7 @@ Rule refusals (409) and execution refusals (423) share one shape:
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 
 class CoreError(Exception):
@@ -99,3 +99,17 @@ def require_transition(what: str, moves: Mapping[Any, Iterable[Any]], current: A
             current=current.value, requested=new.value, allowed=allowed,
         )
     return "transition"
+
+
+def require_start(what: str, starts: Sequence[Any], requested: Any | None) -> Any:
+    """The state a new record starts in: the one a create names, if the machine may start there
+    (`starts`, the first is the default); any other is 409 invalid_transition naming them."""
+    if requested is None:
+        return starts[0]
+    if requested not in starts:
+        allowed = [s.value for s in starts]
+        raise Conflict(
+            "invalid_transition", f"a new {what} starts as {' or '.join(allowed)}, not {requested.value}: create it, then move it",
+            current=None, requested=requested.value, allowed=allowed,
+        )
+    return requested

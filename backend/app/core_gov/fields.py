@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any, Callable, Iterable, Sequence
 
 import phonenumbers
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+from .errors import Conflict
 
 # The 13 provinces and territories, in the order the operator thinks of them (west to east, north).
 CA_PROVINCES = ("BC", "AB", "SK", "MB", "ON", "QC", "NB", "NS", "PE", "NL", "YT", "NT", "NU")
@@ -60,10 +63,42 @@ Code = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z
 Currency = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{3}$")]
 Province = Annotated[str, BeforeValidator(_upper), AfterValidator(_province)]  # Canadian only
 Region = Annotated[str, BeforeValidator(_upper), AfterValidator(_region)]  # Canadian or US
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # an amount that cannot be negative
-SignedMoney = Annotated[float, Field(allow_inf_nan=False)]  # a P&L, a buyer MAO
+MAX_MONEY = 1e12  # no amount the business handles comes near it; anything above is a typo
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]  # an amount that cannot be negative
+SignedMoney = Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY, allow_inf_nan=False)]  # a P&L, a buyer MAO
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]  # 0..1 (confidence, lead score)
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]  # 0..100 (splits)
+
+
+def total(amounts: Iterable[tuple[str, float]], what: str) -> float:
+    """The sum of (record id, amount) pairs, rounded to cents. Only an amount stored beyond
+    MAX_MONEY (before the bound, or by hand) can make it infinite: that is 409 naming the
+    records, never a null total."""
+    pairs = list(amounts)
+    value = sum(amount for _, amount in pairs)
+    if not math.isfinite(value):
+        over = [rid for rid, amount in pairs if not abs(amount) <= MAX_MONEY]
+        raise Conflict(
+            "amount_out_of_range", f"the {what} total is not a finite number: {', '.join(over)} hold an amount beyond "
+            f"{MAX_MONEY:,.0f}; correct it (PATCH) and ask again", records=over,
+        )
+    return round(value, 2)
+
+
+def totals_by_currency(records: Iterable[Any], amount: Callable[[Any], float | None], what: str) -> dict[str, float]:
+    """total() of each currency's amounts (records with an `id` and a `currency`; None is left out)."""
+    pairs: dict[str, list[tuple[str, float]]] = {}
+    for r in records:
+        value = amount(r)
+        if value is not None:
+            pairs.setdefault(r.currency, []).append((r.id, value))
+    return {currency: total(found, f"{what} ({currency})") for currency, found in pairs.items()}
+
+
+def starts_in(states: Sequence[Enum]) -> Any:
+    """The optional status field of a create whose record has a state machine (errors.require_start)."""
+    names = " or ".join(s.value for s in states)
+    return Field(None, description=f"The state it starts in: {names} (default {states[0].value}); any other is 409 invalid_transition")
 
 
 def _tags(value: list[str]) -> list[str]:

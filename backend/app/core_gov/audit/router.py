@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
 
 from ..http import Page, StorageDep, paginate, responses
 from ..storage import UtcDatetime
@@ -10,7 +12,7 @@ from .schemas import AuditAction, AuditEntry, ScanResult
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
-@router.get("", summary="The audit trail of every module, oldest first", responses=responses(503))
+@router.get("", summary="The audit trail of every module, newest first", responses=responses(503))
 def list_audit(
     db: StorageDep,
     response: Response,
@@ -20,10 +22,11 @@ def list_audit(
     action: AuditAction | None = None,
     since: UtcDatetime | None = None,
     until: UtcDatetime | None = None,
+    order: Annotated[Literal["desc", "asc"], Query(description="`desc` (default): newest first, so the first page is the latest changes; `asc`: oldest first")] = "desc",
 ) -> list[AuditEntry]:
     """Filters: `module`, `entity_id`, `action`, and `since` (inclusive) / `until` (exclusive),
-    both ISO 8601 instants with an offset."""
-    found = service.entries(db, module=module, entity_id=entity_id, action=action.value if action else None, since=since, until=until)
+    both ISO 8601 instants with an offset. `limit`/`offset` page through the ordered trail."""
+    found = service.entries(db, module=module, entity_id=entity_id, action=action.value if action else None, since=since, until=until, newest_first=order == "desc")
     return paginate(response, found, page)
 
 

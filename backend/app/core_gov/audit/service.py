@@ -1,4 +1,5 @@
-"""Reading the audit trail: every module's ``audit.jsonl`` merged by time, and the internal
+"""Reading the audit trail: every module's ``audit.jsonl`` merged by time (newest first unless
+asked otherwise, so the first page is today's changes), and the internal
 auditor (``scan``): read-only checks across modules, each finding naming its record.
 
 The entries themselves are written by the store core inside the commit of the change they
@@ -29,6 +30,7 @@ def entries(
     action: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    newest_first: bool = True,
 ) -> list[AuditEntry]:
     modules = sorted({d.module for d in db.declared()})
     if module is not None:
@@ -42,7 +44,7 @@ def entries(
             continue
         if matches(e, {"entity_id": entity_id, "action": action}):
             out.append(e)
-    return out
+    return out[::-1] if newest_first else out
 
 
 # ============================================================================ the internal auditor

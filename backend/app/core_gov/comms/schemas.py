@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from ..fields import Contact, Email, Name, Phone, Province, Tags, Text
+from ..fields import Contact, Email, Name, Phone, Province, Tags, Text, starts_in
 from ..storage import Entry, Input, Record, UtcDatetime
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -51,6 +51,9 @@ class SuppressionReason(str, Enum):
 # ---------------------------------------------------------------------------- drafts
 
 
+DRAFT_STARTS = (DraftStatus.draft,)
+
+
 class DraftCreate(Input):
     channel: Channel
     to: Short | None = None
@@ -61,6 +64,7 @@ class DraftCreate(Input):
     province: Province | None = None
     tags: Tags = []
     provider: Name | None = None
+    status: DraftStatus | None = starts_in(DRAFT_STARTS)
 
     model_config = {"json_schema_extra": {"examples": [{
         "channel": "sms", "to": "(416) 555-0199", "body": "Hi Sam, still thinking about selling 12 Elm St?",

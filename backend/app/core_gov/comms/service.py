@@ -16,14 +16,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import KeysView, Sequence
 
 from ..deals import service as deals_service
-from ..errors import Conflict, InvalidField, NotFound, PreconditionFailed
+from ..errors import Conflict, InvalidField, NotFound, PreconditionFailed, require_start
 from ..fields import normalize_contact, normalize_email, normalize_phone
 from ..golive import service as golive_service
 from ..market import service as market_service
 from ..storage import Storage, Transaction, archive, matches
 from . import store
 from .schemas import (
-    PHONE_CHANNELS, WINDOW_CHANNEL, Channel, DnclImport, Draft, DraftCreate, DraftStatus, DraftUpdate,
+    DRAFT_STARTS, PHONE_CHANNELS, WINDOW_CHANNEL, Channel, DnclImport, Draft, DraftCreate, DraftStatus, DraftUpdate,
     IdentityFile, IdentityInput, ImportProblem, ImportResult, InboundAction, InboundCreate, InboundMessage,
     MarkSent, SenderIdentity, SendLogEntry, Suppression, SuppressionCheck, SuppressionCreate, SuppressionReason,
 )
@@ -279,11 +279,12 @@ def get_draft(db: Storage, draft_id: str) -> Draft:
 
 
 def create_draft(db: Storage, data: DraftCreate) -> Draft:
+    status = require_start("draft", DRAFT_STARTS, data.status)
     to = _normalised_to(data.channel, data.to, data.province)
     if data.deal_id is not None:
         deals_service.require_deal(db, data.deal_id)
     with db.transaction("comms") as tx:
-        return tx.add(store.drafts, {**data.model_dump(), "to": to})
+        return tx.add(store.drafts, {**data.model_dump(), "to": to, "status": status})
 
 
 def update_draft(db: Storage, draft_id: str, data: DraftUpdate, *, expected_version: int | None = None) -> Draft:

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..fields import Currency, Email, Money, Name, Phone, Text
+from ..fields import Currency, Email, Money, Name, Phone, Text, starts_in
 from ..storage import Input, Record, UtcDatetime
 
 
@@ -25,6 +25,9 @@ class ContractStatus(str, Enum):
     completed = "completed"
     terminated = "terminated"
     expired = "expired"
+
+
+STARTS = (ContractStatus.draft,)
 
 
 class Party(BaseModel):
@@ -53,6 +56,7 @@ class ContractCreate(Input):
     currency: Currency = "CAD"
     expires_at: UtcDatetime | None = None
     notes: Text | None = None
+    status: ContractStatus | None = starts_in(STARTS)
 
     _split_parties = field_validator("parties", mode="before")(staticmethod(_parties))
 

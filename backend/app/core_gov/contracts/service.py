@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..deals import service as deals_service
-from ..errors import Conflict, InvalidField, require_transition
+from ..errors import Conflict, InvalidField, require_start, require_transition
 from ..storage import Storage, select
 from . import store
-from .schemas import Contract, ContractCreate, ContractStatus, ContractUpdate
+from .schemas import STARTS, Contract, ContractCreate, ContractStatus, ContractUpdate
 
 S = ContractStatus
 TRANSITIONS: dict[ContractStatus, tuple[ContractStatus, ...]] = {
@@ -38,10 +38,11 @@ def get_contract(db: Storage, contract_id: str) -> Contract:
 
 
 def create_contract(db: Storage, data: ContractCreate) -> Contract:
+    status = require_start("contract", STARTS, data.status)
     if data.deal_id is not None:
         deals_service.require_deal(db, data.deal_id, field="deal_id")
     with db.transaction("contracts") as tx:
-        return tx.add(store.contracts, data)
+        return tx.add(store.contracts, {**data.model_dump(), "status": status})
 
 
 def update_contract(db: Storage, contract_id: str, data: ContractUpdate, *, expected_version: int | None = None) -> Contract:

@@ -37,10 +37,11 @@ def list_deals(
     return paginate(response, service.list_deals(db, stage=stage, province=province, tag=tag, city=city, q=q), page)
 
 
-@router.get("/summary", summary="Count, value and expected spread by stage (per currency)", responses=responses())
+@router.get("/summary", summary="Count, value and expected spread by stage (per currency)", responses=responses(409))
 def deals_summary(db: StorageDep) -> DealsSummary:
     """A deal's value is its offer_amount, else its asking_price. `open_expected_spread` leaves out
-    closed and dead deals."""
+    closed and dead deals. A total that is not a finite number (an amount beyond 1e12 stored by
+    hand) is 409 `amount_out_of_range` naming the deals, never null."""
     return service.summary(db)
 
 

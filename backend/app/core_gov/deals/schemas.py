@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from ..fields import E164, Currency, Email, Fraction, Money, Name, Phone, PropertyType, Region, Tags, Text
+from ..fields import E164, Currency, Email, Fraction, Money, Name, Phone, PropertyType, Region, Tags, Text, starts_in
 from ..http import NonBlank
 from ..storage import Entry, Input, Record, UtcDatetime
 
@@ -20,6 +20,9 @@ class Stage(str, Enum):
     assigned = "assigned"
     closed = "closed"
     dead = "dead"
+
+
+DEAL_STARTS = (Stage.lead,)
 
 
 class ActivityKind(str, Enum):
@@ -54,6 +57,7 @@ class DealCreate(Input):
     tags: Tags = []
     notes: Text | None = None
     currency: Currency = "CAD"
+    stage: Stage | None = starts_in(DEAL_STARTS)
 
     model_config = {"json_schema_extra": {"examples": [{
         "seller_name": "Jane Roy", "seller_phone": "(416) 555-0199", "seller_email": "Jane.Roy@example.com",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
 from pydantic import ValidationError
@@ -19,15 +18,15 @@ from pydantic import ValidationError
 from ..contracts import service as contracts_service
 from ..dispo import service as dispo_service
 from ..docs import service as docs_service
-from ..errors import Conflict, InvalidField
-from ..fields import country_of
+from ..errors import Conflict, InvalidField, require_start
+from ..fields import country_of, totals_by_currency
 from ..golive import service as golive_service
 from ..property import service as property_service
 from ..regression import service as regression_service
 from ..storage import Storage, Transaction, actor, archive
 from . import store
 from .schemas import (
-    Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, Finalization,
+    DEAL_STARTS, Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, Finalization,
     FinalizationItem, ImportResult, InvalidRow, Stage, StageTotals,
 )
 
@@ -88,23 +87,28 @@ def activities(db: Storage, deal_id: str) -> list[Activity]:
     return [a for a in db.entries(store.activities) if a.deal_id == deal_id]
 
 
+def _value(d: Deal) -> float:
+    return d.offer_amount if d.offer_amount is not None else (d.asking_price or 0)
+
+
+def _spread(d: Deal) -> float | None:
+    return d.expected_spread
+
+
 def summary(db: Storage) -> DealsSummary:
     """Value of a deal = its offer_amount, else its asking_price; totals per currency."""
-    by_stage = {s.value: StageTotals() for s in Stage}
-    spread_total: dict[str, float] = defaultdict(float)
-    open_spread: dict[str, float] = defaultdict(float)
     records = db.list(store.deals)
-    for d in records:
-        t = by_stage[d.stage.value]
-        t.count += 1
-        value = d.offer_amount if d.offer_amount is not None else (d.asking_price or 0)
-        t.value[d.currency] = round(t.value.get(d.currency, 0) + value, 2)
-        if d.expected_spread is not None:
-            t.expected_spread[d.currency] = round(t.expected_spread.get(d.currency, 0) + d.expected_spread, 2)
-            spread_total[d.currency] = round(spread_total[d.currency] + d.expected_spread, 2)
-            if d.stage not in FINAL:
-                open_spread[d.currency] = round(open_spread[d.currency] + d.expected_spread, 2)
-    return DealsSummary(count=len(records), by_stage=by_stage, expected_spread_total=dict(spread_total), open_expected_spread=dict(open_spread))
+    by_stage = {}
+    for s in Stage:
+        deals = [d for d in records if d.stage is s]
+        by_stage[s.value] = StageTotals(
+            count=len(deals), value=totals_by_currency(deals, _value, f"{s.value} value"),
+            expected_spread=totals_by_currency(deals, _spread, f"{s.value} expected spread"),
+        )
+    return DealsSummary(
+        count=len(records), by_stage=by_stage, expected_spread_total=totals_by_currency(records, _spread, "expected spread"),
+        open_expected_spread=totals_by_currency((d for d in records if d.stage not in FINAL), _spread, "open expected spread"),
+    )
 
 
 # ---------------------------------------------------------------------------------- writes
@@ -131,8 +135,9 @@ def _raise_placed(db: Storage, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_deal(db: Storage, data: DealCreate) -> Deal:
+    stage = require_start("deal", DEAL_STARTS, data.stage)
     regression_service.require_not_throttled(db, "deals")
-    fields = _raise_placed(db, data.model_dump())
+    fields = _raise_placed(db, {**data.model_dump(), "stage": stage})
     with db.transaction("deals") as tx:
         return tx.add(store.deals, fields)
 
@@ -231,7 +236,7 @@ def record_offer(db: Storage, deal_id: str, *, offer_amount: float, evidence_id:
 # ---------------------------------------------------------------------------------- CSV import
 
 REQUIRED_COLUMNS = ("address", "city", "province")
-ALLOWED_COLUMNS = tuple(n for n in DealCreate.model_fields)
+ALLOWED_COLUMNS = tuple(n for n in DealCreate.model_fields if n != "stage")  # an import adds leads
 _PUNCT = re.compile(r"[^\w\s]")
 _SPACE = re.compile(r"\s+")
 _ABBREV = {
@@ -289,15 +294,28 @@ def _rows(text: str) -> Iterable[tuple[int, list[str]]]:
         yield line, row
 
 
+def _dedupe(existing: Sequence[Deal], rows: list[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[DuplicateRow]]:
+    """Split rows into new deals and duplicates of an existing deal or of an earlier row."""
+    seen = {address_key(d.address, d.city): d.id for d in existing}
+    good: list[dict[str, Any]] = []
+    duplicates: list[DuplicateRow] = []
+    for line, fields in rows:
+        key = address_key(fields["address"], fields["city"])
+        if key in seen:
+            duplicates.append(DuplicateRow(row=line, address=fields["address"], duplicate_of=seen[key]))
+        else:
+            seen[key] = f"row {line}"
+            good.append(fields)
+    return good, duplicates
+
+
 def import_csv(db: Storage, raw: bytes) -> ImportResult:
     regression_service.require_not_throttled(db, "deals")
     rows = _rows(_decode(raw))
     _, first = next(rows, (1, []))
     header = _header(first)
-    seen = {address_key(d.address, d.city): d.id for d in db.list(store.deals)}
     invalid: list[InvalidRow] = []
-    duplicates: list[DuplicateRow] = []
-    good: list[dict[str, Any]] = []
+    valid: list[tuple[int, dict[str, Any]]] = []
     for line, row in rows:
         if not any(c.strip() for c in row):
             continue
@@ -308,7 +326,7 @@ def import_csv(db: Storage, raw: bytes) -> ImportResult:
         if "tags" in values:
             values["tags"] = re.split(r"[;|]", values["tags"])
         try:
-            fields = DealCreate.model_validate(values, strict=False).model_dump()  # cells are text: "5" is 5
+            fields = DealCreate.model_validate(values, strict=False).model_dump(exclude={"stage"})  # cells are text: "5" is 5
         except ValidationError as e:
             invalid += [InvalidRow(row=line, field=str(err["loc"][0]) if err["loc"] else "(row)", message=err["msg"]) for err in e.errors()]
             continue
@@ -316,15 +334,12 @@ def import_csv(db: Storage, raw: bytes) -> ImportResult:
         if problem is not None:
             invalid.append(InvalidRow(row=line, field=problem[0], message=problem[1]))
             continue
-        key = address_key(fields["address"], fields["city"])
-        if key in seen:
-            duplicates.append(DuplicateRow(row=line, address=fields["address"], duplicate_of=seen[key]))
-            continue
-        seen[key] = f"row {line}"
-        good.append(fields)
+        valid.append((line, fields))
+    good, duplicates = _dedupe(db.list(store.deals), valid)
     saved = archive.backup_before(db, f"the import of {len(good)} lead(s)") if good else None
     if good:
-        with db.transaction("deals") as tx:
+        with db.transaction("deals") as tx:  # duplicates are judged again under the lock: a concurrent import may have added some
+            good, duplicates = _dedupe(tx.list(store.deals), valid)
             for fields in good:
                 tx.add(store.deals, fields)
     return ImportResult(added=len(good), duplicates=len(duplicates), invalid=invalid, duplicate_rows=duplicates, backup=str(saved) if saved else None)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from ..fields import Currency, Email, Money, Name, Percent, Phone, PropertyType, Region, Text
+from ..fields import Currency, Email, Money, Name, Percent, Phone, PropertyType, Region, Text, starts_in
 from ..storage import Input, Record
 
 City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -115,12 +115,16 @@ class Matches(BaseModel):
     excluded: list[Excluded]
 
 
+ASSIGNMENT_STARTS = (AssignmentStatus.offered,)
+
+
 class AssignmentCreate(Input):
     deal_id: str
     buyer_id: str
     price: Money | None = Field(default=None, description="The buyer's price; default offer_amount (else mao) + assignment_fee_target")
     fee: Money | None = Field(default=None, description="The assignment fee; default the deal's assignment_fee_target")
     notes: Text | None = None
+    status: AssignmentStatus | None = starts_in(ASSIGNMENT_STARTS)
 
     model_config = {"json_schema_extra": {"examples": [{
         "deal_id": "dl_01jc9x0000abcdefghjk", "buyer_id": "dbuy_01jc9x0000abcdefghjk",

@@ -21,12 +21,12 @@ from typing import Any
 
 from ..buyers import service as buyers_service
 from ..deals import service as deals_service
-from ..errors import Conflict, InvalidField
+from ..errors import Conflict, InvalidField, require_start
 from ..golive import service as golive_service
 from ..storage import Storage, select
 from . import store
 from .schemas import (
-    Assignment, AssignmentCreate, AssignmentStatus, AssignmentUpdate, Buyer, BuyerCreate, BuyerUpdate,
+    ASSIGNMENT_STARTS, Assignment, AssignmentCreate, AssignmentStatus, AssignmentUpdate, Buyer, BuyerCreate, BuyerUpdate,
     Excluded, Liquidity, Match, Matches,
 )
 
@@ -229,6 +229,7 @@ def get_assignment(db: Storage, assignment_id: str) -> Assignment:
 
 
 def create_assignment(db: Storage, data: AssignmentCreate) -> Assignment:
+    status = require_start("assignment", ASSIGNMENT_STARTS, data.status)
     with db.transaction("dispo") as tx:
         deal = deals_service.require_deal(db, data.deal_id, field="deal_id")
         buyer = tx.find(store.buyers, data.buyer_id)
@@ -250,7 +251,7 @@ def create_assignment(db: Storage, data: AssignmentCreate) -> Assignment:
         fee = data.fee if data.fee is not None else (deal.assignment_fee_target or 0)
         return tx.add(store.assignments, {
             "deal_id": deal.id, "buyer_id": buyer.id, "price": price, "fee": fee,
-            "currency": getattr(deal, "currency", None) or "CAD", "status": A.offered, "notes": data.notes,
+            "currency": getattr(deal, "currency", None) or "CAD", "status": status, "notes": data.notes,
         })
 
 

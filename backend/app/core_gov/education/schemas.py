@@ -4,7 +4,7 @@ from enum import Enum
 
 from pydantic import Field
 
-from ..fields import Name, Text
+from ..fields import Name, Text, starts_in
 from ..storage import Input, Record, UtcDatetime
 
 
@@ -20,10 +20,14 @@ class EnrollmentStatus(str, Enum):
     withdrawn = "withdrawn"
 
 
+COURSE_STARTS = (CourseStatus.draft, CourseStatus.active)  # a course may be offered as soon as it exists
+ENROLLMENT_STARTS = (EnrollmentStatus.active,)
+
+
 class CourseCreate(Input):
     title: Name
     description: Text | None = None
-    status: CourseStatus = CourseStatus.draft
+    status: CourseStatus | None = starts_in(COURSE_STARTS)
 
     model_config = {"json_schema_extra": {"examples": [{
         "title": "Wholesaling in Ontario", "description": "From lead to assignment, step by step", "status": "active",
@@ -70,6 +74,7 @@ class Lesson(Record):
 class EnrollmentCreate(Input):
     learner: Name
     course_id: str
+    status: EnrollmentStatus | None = starts_in(ENROLLMENT_STARTS)
 
     model_config = {"json_schema_extra": {"examples": [{"learner": "Jordan Lee", "course_id": "crs_0123456789ab"}]}}
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..errors import Conflict, InvalidField, require_transition
+from ..errors import Conflict, InvalidField, require_start, require_transition
 from ..storage import Storage, matches, select
 from . import store
 from .schemas import (
-    Course, CourseCreate, CourseStatus, CourseUpdate, Enrollment, EnrollmentCreate, EnrollmentStatus, EnrollmentUpdate,
+    COURSE_STARTS, ENROLLMENT_STARTS, Course, CourseCreate, CourseStatus, CourseUpdate, Enrollment, EnrollmentCreate, EnrollmentStatus, EnrollmentUpdate,
     Lesson, LessonCreate, LessonUpdate, ProgressInput,
 )
 
@@ -57,8 +57,9 @@ def get_course(db: Storage, course_id: str) -> Course:
 
 
 def create_course(db: Storage, data: CourseCreate) -> Course:
+    status = require_start("course", COURSE_STARTS, data.status)
     with db.transaction("education") as tx:
-        return tx.add(store.courses, data)
+        return tx.add(store.courses, {**data.model_dump(), "status": status})
 
 
 def update_course(db: Storage, course_id: str, data: CourseUpdate, *, expected_version: int | None = None) -> Course:
@@ -134,6 +135,7 @@ def get_enrollment(db: Storage, enrollment_id: str) -> Enrollment:
 
 
 def enroll(db: Storage, data: EnrollmentCreate) -> Enrollment:
+    status = require_start("enrollment", ENROLLMENT_STARTS, data.status)
     with db.transaction("education") as tx:
         course = tx.find(store.courses, data.course_id)
         if course is None:
@@ -147,7 +149,7 @@ def enroll(db: Storage, data: EnrollmentCreate) -> Enrollment:
                     "duplicate_enrollment", f"{other.learner} already has an active enrollment in course {course.id} ({other.id})",
                     enrollment_id=other.id, learner=other.learner, course_id=course.id,
                 )
-        return tx.add(store.enrollments, data)
+        return tx.add(store.enrollments, {**data.model_dump(), "status": status})
 
 
 def update_enrollment(db: Storage, enrollment_id: str, data: EnrollmentUpdate, *, expected_version: int | None = None) -> Enrollment:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-from ..fields import Name
+from ..fields import Name, starts_in
 from ..storage import Input, Record, UtcDatetime
 
 Rationale = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
@@ -27,11 +27,15 @@ class DecisionKind(str, Enum):
     other = "other"
 
 
+DECISION_STARTS = (DecisionStatus.proposed,)
+
+
 class DecisionCreate(Input):
     title: Name
     kind: DecisionKind = DecisionKind.other
     subject_refs: list[SubjectRef] = []
     rationale: Rationale
+    status: DecisionStatus | None = starts_in(DECISION_STARTS)
 
     model_config = {"json_schema_extra": {"examples": [{
         "title": "Raise GLOBAL daily exposure to 50,000 for the QC launch week",

@@ -5,10 +5,10 @@ GLOBAL risk cap): an unknown id is 422 naming the field, one not approved is 409
 
 from __future__ import annotations
 
-from ..errors import Conflict, InvalidField
+from ..errors import Conflict, InvalidField, require_start
 from ..storage import Storage, actor, select
 from . import store
-from .schemas import Decision, DecisionCreate, DecisionStatus
+from .schemas import DECISION_STARTS, Decision, DecisionCreate, DecisionStatus
 
 
 def list_decisions(db: Storage, *, status: str | None = None, kind: str | None = None, subject_ref: str | None = None) -> list[Decision]:
@@ -21,8 +21,9 @@ def get_decision(db: Storage, decision_id: str) -> Decision:
 
 
 def propose(db: Storage, data: DecisionCreate) -> Decision:
+    status = require_start("decision", DECISION_STARTS, data.status)
     with db.transaction("governance") as tx:
-        return tx.add(store.decisions, {**data.model_dump(), "status": DecisionStatus.proposed, "proposed_by": actor.get()})
+        return tx.add(store.decisions, {**data.model_dump(), "status": status, "proposed_by": actor.get()})
 
 
 def _decide(db: Storage, decision_id: str, status: DecisionStatus, reason: str) -> Decision:

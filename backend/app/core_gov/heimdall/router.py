@@ -33,10 +33,10 @@ def list_trials(db: StorageDep, response: Response, page: Page, domain: Key | No
 
 
 @router.get("/scorecard", summary="Per domain over its rolling window: trials, success rate, mean confidence, daily series", responses=responses())
-def scorecard(db: StorageDep, settings: SettingsDep, domain: Key | None = None) -> list[Scorecard]:
+def scorecard(db: StorageDep, settings: SettingsDep, response: Response, page: Page, domain: Key | None = None) -> list[Scorecard]:
     """The window is the policy's window_days ending now (not calendar days); days in the series
     are local days (VALHALLA_TZ), only those with trials."""
-    return service.scorecard(db, settings.zone, domain=domain)
+    return paginate(response, service.scorecard(db, settings.zone, domain=domain), page)
 
 
 @router.post("/recommend", status_code=201, summary="Gate and store an AI recommendation", responses=responses(409))

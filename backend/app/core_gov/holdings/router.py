@@ -24,8 +24,10 @@ def list_holdings(
 
 
 # Fixed paths before /{holding_id}, so "summary" is never read as an id.
-@router.get("/summary", summary="Totals by currency, asset type and jurisdiction (no conversion)", responses=responses())
+@router.get("/summary", summary="Totals by currency, asset type and jurisdiction (no conversion)", responses=responses(409))
 def holdings_summary(db: StorageDep) -> HoldingsSummary:
+    """A total that is not a finite number (a value beyond 1e12 stored by hand) is 409
+    `amount_out_of_range` naming the holdings, never null."""
     return service.summary(db)
 
 

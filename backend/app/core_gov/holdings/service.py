@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ..fields import totals_by_currency
 from ..storage import Storage, select
 from . import store
 from .schemas import Holding, HoldingCreate, HoldingsSummary, HoldingUpdate
@@ -29,18 +30,19 @@ def update_holding(db: Storage, holding_id: str, data: HoldingUpdate, *, expecte
         return tx.update(store.holdings, holding_id, data.model_dump(exclude_unset=True), expected_version=expected_version)
 
 
+def _value(h: Holding) -> float:
+    return h.value_estimate
+
+
 def summary(db: Storage) -> HoldingsSummary:
-    by_currency: dict[str, float] = defaultdict(float)
-    by_type: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    by_jurisdiction: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     records = db.list(store.holdings)
+    groups: dict[str, dict[str, list[Holding]]] = {"type": defaultdict(list), "jurisdiction": defaultdict(list)}
     for h in records:
-        by_currency[h.currency] += h.value_estimate
-        by_type[h.asset_type.value][h.currency] += h.value_estimate
-        by_jurisdiction[h.jurisdiction][h.currency] += h.value_estimate
+        groups["type"][h.asset_type.value].append(h)
+        groups["jurisdiction"][h.jurisdiction].append(h)
     return HoldingsSummary(
         count=len(records),
-        by_currency=dict(by_currency),
-        by_asset_type={k: dict(v) for k, v in by_type.items()},
-        by_jurisdiction={k: dict(v) for k, v in by_jurisdiction.items()},
+        by_currency=totals_by_currency(records, _value, "holdings value"),
+        by_asset_type={k: totals_by_currency(v, _value, f"{k} value") for k, v in groups["type"].items()},
+        by_jurisdiction={k: totals_by_currency(v, _value, f"{k} value") for k, v in groups["jurisdiction"].items()},
     )

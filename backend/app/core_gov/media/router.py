@@ -61,7 +61,7 @@ def update_content(db: StorageDep, response: Response, content_id: str, body: Co
     return etag(response, service.update_content(db, content_id, body, expected_version=if_match))
 
 
-@router.post("/content/{content_id}/publish", summary="Publish content to a channel", responses=responses(404, 409))
+@router.post("/content/{content_id}/publish", status_code=201, summary="Publish content to a channel (stores a publish-log entry)", responses=responses(404, 409))
 def publish_content(db: StorageDep, content_id: str, body: PublishInput) -> Published:
     """Appends an entry to the publish log (media/publish_log.jsonl) and sets the content
     `published`. Ready = a non-blank body or url, status draft or scheduled (or published, for a

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
-from ..fields import Name, Tags, Text
+from ..fields import Name, Tags, Text, starts_in
 from ..storage import Entry, Input, Record, UtcDatetime
 
 
@@ -23,8 +23,11 @@ class ContentStatus(str, Enum):
     published = "published"
 
 
+CONTENT_STARTS = (ContentStatus.draft, ContentStatus.scheduled)  # `published` comes only from the publish action
+
+
 class EditableStatus(str, Enum):
-    """The statuses a create or PATCH may set; `published` comes only from the publish action."""
+    """The statuses a PATCH may set; `published` comes only from the publish action."""
 
     draft = "draft"
     scheduled = "scheduled"
@@ -54,7 +57,7 @@ class ContentCreate(Input):
     title: Name
     body: Text | None = None
     url: Url | None = None
-    status: EditableStatus = EditableStatus.draft
+    status: ContentStatus | None = starts_in(CONTENT_STARTS)
     scheduled_for: UtcDatetime | None = None
     tags: Tags = []
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import Conflict, InvalidField
+from ..errors import Conflict, InvalidField, require_start
 from ..storage import Storage, matches, select
 from . import store
 from .schemas import (
-    Channel, ChannelCreate, ChannelUpdate, Content, ContentCreate, ContentStatus, ContentUpdate, PublishEntry, Published, PublishInput,
+    CONTENT_STARTS, Channel, ChannelCreate, ChannelUpdate, Content, ContentCreate, ContentStatus, ContentUpdate, PublishEntry, Published, PublishInput,
 )
 
 READY_RULE = "content is ready to publish when it has a non-blank body or url (status draft, scheduled, or published for a republish)"
@@ -72,7 +72,7 @@ def get_content(db: Storage, content_id: str) -> Content:
 
 
 def create_content(db: Storage, data: ContentCreate) -> Content:
-    fields = data.model_dump(mode="json")
+    fields = {**data.model_dump(mode="json"), "status": require_start("content", CONTENT_STARTS, data.status).value}
     _check_content(fields)
     with db.transaction("media") as tx:
         return tx.add(store.content, fields)

@@ -10,8 +10,8 @@ router = APIRouter(prefix="/deals/offers", tags=["offers"])
 
 
 @router.get("/policies", summary="Offer policies (seeded for the 13 provinces on first use)", responses=responses())
-def list_policies(db: StorageDep) -> list[OfferPolicy]:
-    return list(service.policies(db))
+def list_policies(db: StorageDep, response: Response, page: Page) -> list[OfferPolicy]:
+    return paginate(response, service.policies(db), page)
 
 
 @router.post("/policies/upsert", summary="Create or change the policy of a province (and market)", responses=responses())
@@ -25,7 +25,8 @@ def compute_offer(db: StorageDep, body: OfferCompute) -> OfferComputation:
     """buyer_mao = arv x arv_multiplier - repairs - fees_buffer (may be negative);
     recommended_offer = buyer_mao - assignment_fee, capped at max_offer_pct_of_arv x arv and at
     asking_price when given, floored at min_offer and 0. `steps` shows each step and whether each
-    cap applied. 409 `no_policy` (e.g. a US state), `policy_disabled`, `throttled`."""
+    cap applied. With a `deal_id`, `province` must be the deal's (422 naming both). 409
+    `no_policy` (e.g. a US state), `policy_disabled`, `throttled`."""
     return service.compute(db, body)
 
 

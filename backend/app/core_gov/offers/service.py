@@ -1,7 +1,8 @@
 """Offers: a bounded offer from a province policy (seeded for the 13 provinces, market ALL).
 buyer_mao = arv x arv_multiplier - repairs - fees_buffer (may be negative); recommended_offer =
 buyer_mao - assignment_fee, capped at max_offer_pct_of_arv x arv and at the asking price, floored
-at min_offer and at 0. Every computation is stored as evidence and emits `offer_generated`.
+at min_offer and at 0. An offer for a deal uses the deal's province. Every computation is stored
+as evidence and emits `offer_generated`.
 Issuing is an execution action: go-live guard, a WHOLESALE risk reserve for the amount, then the
 offer lands on the deal (offer_made) - or the reserve is released."""
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..deals import service as deals_service
-from ..errors import Conflict
+from ..errors import Conflict, InvalidField
 from ..golive import service as golive_service
 from ..kpi import service as kpi_service
 from ..regression import service as regression_service
@@ -82,7 +83,9 @@ def _steps(p: OfferPolicy, arv: float, repairs: float, asking: float | None) -> 
 def compute(db: Storage, data: OfferCompute) -> OfferComputation:
     regression_service.require_not_throttled(db, "offers")
     if data.deal_id is not None:
-        deals_service.require_deal(db, data.deal_id)
+        deal = deals_service.require_deal(db, data.deal_id)
+        if deal.province != data.province:
+            raise InvalidField(("body", "province"), f"deal {deal.id} is in {deal.province}, not {data.province}: compute its offer with province {deal.province}")
     policy = effective_policy(db, province=data.province, market=data.market)
     steps, buyer_mao, offer = _steps(policy, data.arv, data.repairs, data.asking_price)
     used = PolicyUsed(**policy.model_dump(include=set(PolicyUsed.model_fields)))

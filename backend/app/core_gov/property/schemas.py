@@ -125,7 +125,7 @@ class RepairRent(Record):
 
 class OperatorComp(Input):
     address: Name
-    sale_price: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    sale_price: Annotated[Money, Field(gt=0)]
     sale_date: date
     sqft: Sqft | None = None
     beds: Beds | None = None

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from ..fields import Currency, Email, Money, Name, Phone, Region, Tags, Text
+from ..fields import Currency, Email, Money, Name, Phone, Region, Tags, Text, starts_in
 from ..storage import Entry, Input, Record, UtcDatetime
 
 Hours = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -162,6 +162,9 @@ class RetainerStatus(str, Enum):
     ended = "ended"
 
 
+RETAINER_STARTS = (RetainerStatus.proposed,)
+
+
 class RetainerCreate(Input):
     pro_id: str
     title: Name | None = None
@@ -171,6 +174,7 @@ class RetainerCreate(Input):
     start_date: date | None = None
     renewal_date: date | None = None
     notes: Text | None = None
+    status: RetainerStatus | None = starts_in(RETAINER_STARTS)
 
     model_config = {"json_schema_extra": {"examples": [{
         "pro_id": "pro_01J0EXAMPLE", "title": "Closing reviews, Ontario", "monthly_amount": 1500, "currency": "CAD",
@@ -229,6 +233,9 @@ class HandoffStatus(str, Enum):
     completed = "completed"
 
 
+HANDOFF_STARTS = (HandoffStatus.pending,)
+
+
 class ChecklistItem(BaseModel):
     """One thing to hand over. A bare string is read as an open item."""
 
@@ -260,6 +267,7 @@ class HandoffCreate(Input):
     task_ids: list[str] = []
     checklist: list[ChecklistItem] = []
     notes: Text | None = None
+    status: HandoffStatus | None = starts_in(HANDOFF_STARTS)
 
     _checklist = field_validator("checklist", mode="before")(staticmethod(_checklist))
 
@@ -297,12 +305,16 @@ class TaskStatus(str, Enum):
     canceled = "canceled"
 
 
+TASK_STARTS = (TaskStatus.todo,)
+
+
 class TaskCreate(Input):
     title: Name
     pro_id: str
     deal_id: str | None = None
     due_at: UtcDatetime | None = None
     notes: Text | None = None
+    status: TaskStatus | None = starts_in(TASK_STARTS)
 
     model_config = {"json_schema_extra": {"examples": [{
         "title": "Review assignment agreement", "pro_id": "pro_01J0EXAMPLE", "deal_id": "dl_01J0EXAMPLE",

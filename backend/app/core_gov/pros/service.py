@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from ..deals import service as deals_service
-from ..errors import Conflict, InvalidField, require_transition
+from ..errors import Conflict, InvalidField, require_start, require_transition
 from ..storage import Storage, select
 from . import store
 from .schemas import (
-    AlignedPro, Alignment, AlignRequest, Handoff, HandoffCreate, HandoffStatus, HandoffUpdate, HoursInput, Professional,
+    HANDOFF_STARTS, RETAINER_STARTS, TASK_STARTS, AlignedPro, Alignment, AlignRequest, Handoff, HandoffCreate, HandoffStatus, HandoffUpdate, HoursInput, Professional,
     ProfessionalCreate, ProfessionalUpdate, ProStatus, Retainer, RetainerCreate, RetainerHours, RetainerStatus, RetainerUpdate, Scorecard,
     Signal, SignalInput, Task, TaskCreate, TaskStatus, TaskUpdate,
 )
@@ -191,9 +191,10 @@ def get_retainer(db: Storage, retainer_id: str) -> Retainer:
 
 
 def create_retainer(db: Storage, data: RetainerCreate) -> Retainer:
+    status = require_start("retainer", RETAINER_STARTS, data.status)
     with db.transaction("pros") as tx:
         _require_pro(db, data.pro_id, "pro_id")
-        return tx.add(store.retainers, {**data.model_dump(), **_usage(0, data.hours_included)})
+        return tx.add(store.retainers, {**data.model_dump(), "status": status, **_usage(0, data.hours_included)})
 
 
 def update_retainer(db: Storage, retainer_id: str, data: RetainerUpdate, *, expected_version: int | None = None) -> Retainer:
@@ -241,6 +242,7 @@ def get_handoff(db: Storage, handoff_id: str) -> Handoff:
 
 
 def create_handoff(db: Storage, data: HandoffCreate) -> Handoff:
+    status = require_start("handoff", HANDOFF_STARTS, data.status)
     _require_deal(db, data.deal_id)
     with db.transaction("pros") as tx:
         _require_pro(db, data.from_, "from")
@@ -250,7 +252,7 @@ def create_handoff(db: Storage, data: HandoffCreate) -> Handoff:
         for i, task_id in enumerate(data.task_ids):
             if tx.find(store.tasks, task_id) is None:
                 raise InvalidField(("body", "task_ids", i), f"no task {task_id}")
-        return tx.add(store.handoffs, data)
+        return tx.add(store.handoffs, {**data.model_dump(), "status": status})
 
 
 def update_handoff(db: Storage, handoff_id: str, data: HandoffUpdate, *, expected_version: int | None = None) -> Handoff:
@@ -289,10 +291,11 @@ def get_task(db: Storage, task_id: str) -> Task:
 
 
 def create_task(db: Storage, data: TaskCreate) -> Task:
+    status = require_start("pro task", TASK_STARTS, data.status)
     _require_deal(db, data.deal_id)
     with db.transaction("pros") as tx:
         _require_pro(db, data.pro_id, "pro_id")
-        return tx.add(store.tasks, data)
+        return tx.add(store.tasks, {**data.model_dump(), "status": status})
 
 
 def update_task(db: Storage, task_id: str, data: TaskUpdate, *, expected_version: int | None = None) -> Task:

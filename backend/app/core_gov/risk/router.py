@@ -30,7 +30,9 @@ def upsert_policy(db: StorageDep, body: RiskPolicyUpsert) -> RiskPolicy:
 
 @router.post("/reserve", status_code=201, summary="Reserve an amount against today's caps (execution action)", responses=responses(409, 423))
 def reserve(db: StorageDep, settings: SettingsDep, body: ReserveInput) -> Reservation:
-    """423 while go-live is off or the kill switch is engaged. Then checks GLOBAL, then the
+    """423 while go-live is off or the kill switch is engaged. The engine must be GLOBAL,
+    WHOLESALE, DISPO, HOLDINGS or one with a policy (else 422 listing the known engines, so a
+    misspelt one is not reserved on GLOBAL's caps alone). Then checks GLOBAL, then the
     engine's own policy (if it has one): disabled, `max_actions_per_day`, `max_daily_exposure`,
     `max_open_risk`, `max_daily_loss`, in that order; a denial is 409 with the cap as
     `detail.code` and `policy`, `used`, `cap`, `amount` (no GLOBAL policy: `no_global_policy`),

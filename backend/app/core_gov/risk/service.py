@@ -1,4 +1,5 @@
 """Daily risk caps per engine, per local day in the operator's zone (VALHALLA_TZ). 0 = no cap.
+An engine is GLOBAL, WHOLESALE, DISPO, HOLDINGS or one with a policy (else 422 listing them).
 A reserve is an execution action (the go-live guard first), then, under the risk lock in one
 transaction: no GLOBAL policy -> denied no_global_policy; GLOBAL, then the engine's own policy
 if it has one, deny when disabled, actions+1 > max_actions_per_day, exposure+amount >
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from ...settings import Settings
 from ..errors import Conflict, InvalidField
+from ..fields import total
 from ..golive import service as golive_service
 from ..governance import service as governance_service
 from ..storage import Storage, Transaction, matches, select
@@ -26,6 +28,7 @@ from .schemas import (
 )
 
 GLOBAL = "GLOBAL"
+ENGINES = (GLOBAL, "WHOLESALE", "DISPO", "HOLDINGS")  # known without a policy of their own
 
 
 def _zone(tz: ZoneInfo | None) -> ZoneInfo:
@@ -116,7 +119,7 @@ def _book(tx: Transaction, day: date, engine: str, **delta: float) -> None:
 
 
 def _open_risk(reservations: Sequence[Reservation], engine: str) -> float:
-    return _money(sum(r.amount for r in reservations if r.status is ReservationStatus.open and engine in (GLOBAL, r.engine)))
+    return total(((r.id, r.amount) for r in reservations if r.status is ReservationStatus.open and engine in (GLOBAL, r.engine)), f"{engine} open risk")
 
 
 def _used(src: Storage | Transaction, day: date, engine: str) -> CapValues:
@@ -174,11 +177,19 @@ def _first_denial(tx: Transaction, day: date, engine: str, amount: float) -> _De
     return None
 
 
+def _require_known_engine(db: Storage, engine: str) -> None:
+    """A misspelt engine would pass on GLOBAL's caps alone: refuse what is neither named nor given a policy."""
+    known = sorted({*ENGINES, *(p.engine for p in db.list(store.policies))})
+    if engine not in known:
+        raise InvalidField(("body", "engine"), f"no risk engine {engine}: the known engines are {', '.join(known)} (an engine is known once it has a policy)")
+
+
 def reserve(db: Storage, *, engine: str, amount: float, ref: str | None = None, tz: ZoneInfo | None = None) -> Reservation:
     """Book `amount` against GLOBAL and `engine` for today, or refuse (409, the cap as code) and
     record the denial. Call it outside your own transaction: a denial must commit its event."""
     golive_service.require_execution_allowed(db)
     req: ReserveInput = _valid(ReserveInput, engine=engine, amount=amount, ref=ref)
+    _require_known_engine(db, req.engine)
     zone = _zone(tz)
     with db.transaction("risk") as tx:
         day = tx.now.astimezone(zone).date()

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from ... import __version__
-from ..http import SettingsDep, StorageDep, responses
+from ..http import Page, SettingsDep, StorageDep, paginate, responses
 from . import service
 from .schemas import Debug, Health, Pack, Ready, RouteInfo, Status, StatusMark, StatusMarkInput, StatusSummary
 
@@ -76,8 +76,8 @@ def mark_incomplete(db: StorageDep, body: StatusMarkInput | None = None) -> Stat
 
 
 @router.get("/system/packs", summary="The packs (modules) mounted under /core")
-def list_packs(request: Request) -> list[Pack]:
-    return service.packs(_modules(), _routes(request))
+def list_packs(request: Request, response: Response, page: Page) -> list[Pack]:
+    return paginate(response, service.packs(_modules(), _routes(request)), page)
 
 
 @router.get("/system/packs/{pack_id}", summary="One pack by id (case-insensitive)", responses=responses(404))
