@@ -15,7 +15,7 @@ import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Iterator, Sequence, TypeVar, overload
+from typing import Any, Iterable, Iterator, Sequence, TypeVar, overload
 
 import orjson
 import pydantic_core
@@ -41,7 +41,7 @@ def split_oversized(data_dir: Path, size: int = Collection.segment_size) -> list
         folder = data_dir / module
         if not folder.is_dir() or not module.isidentifier():
             continue
-        replaces: list[tuple[str, list[bytes]]] = []
+        replaces: list[tuple[str, Iterable[bytes]]] = []
         for name in sorted(os.listdir(folder)):
             stem = name[: -len(".json")]
             if not name.endswith(".json") or "." in stem or name.startswith(".") or f"{stem}.000002.json" in os.listdir(folder):

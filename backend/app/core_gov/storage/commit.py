@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import orjson
 
@@ -43,7 +43,7 @@ def _module_of(rel: str) -> str:
     return rel.split("/", 1)[0]
 
 
-def write(data_dir: Path, replaces: list[tuple[str, list[bytes]]], appends: list[tuple[str, int, bytes]]) -> None:
+def write(data_dir: Path, replaces: list[tuple[str, Iterable[bytes]]], appends: list[tuple[str, int, bytes]]) -> None:
     """Commit: replace each (relpath, pieces) and append each (relpath, offset, bytes), all or
     nothing. Raises StoreUnavailable when the disk refuses (nothing happened before the commit
     point; after it, the next lock holder finishes the commit)."""

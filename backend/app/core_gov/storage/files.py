@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import orjson
 from filelock import FileLock
@@ -33,11 +33,15 @@ def array_item(value: object) -> bytes:
     return b"  " + orjson.dumps(value, option=DUMP_OPTIONS).replace(b"\n", b"\n  ")
 
 
-def join_array(items: list[bytes]) -> list[bytes]:
-    """The pieces of a pretty JSON array, written in turn (no second copy of a large file)."""
+def join_array(items: list[bytes]) -> Iterator[bytes]:
+    """The pieces of a pretty JSON array, made when written: a commit of many segments holds
+    one joined segment at a time, not a second copy of everything."""
     if not items:
-        return [b"[]\n"]
-    return [b"[\n", b",\n".join(items), b"\n]\n"]
+        yield b"[]\n"
+        return
+    yield b"[\n"
+    yield b",\n".join(items)
+    yield b"\n]\n"
 
 
 def module_lock(folder: Path) -> FileLock:
@@ -60,7 +64,7 @@ def file_mode(path: Path, default: int = 0o644) -> int:
         return default
 
 
-def write_temp(target: Path, data: bytes | list[bytes], txn: str, before_sync: Callable[[], None] | None = None) -> Path:
+def write_temp(target: Path, data: bytes | Iterable[bytes], txn: str, before_sync: Callable[[], None] | None = None) -> Path:
     """Write ``data`` (bytes, or pieces in order) next to ``target`` under a unique name, with
     the target's mode, fsynced."""
     tmp = target.with_name(f".{target.name}.{txn}{TMP_SUFFIX}")
@@ -107,7 +111,7 @@ def has_bytes_at(path: Path, offset: int, data: bytes) -> bool:
         return False
 
 
-def write_new(path: Path, data: bytes | list[bytes]) -> None:
+def write_new(path: Path, data: bytes | Iterable[bytes]) -> None:
     """Create ``path`` (which must not exist) with ``data`` (bytes, or pieces in order), fsynced."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:

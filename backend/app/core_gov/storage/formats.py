@@ -9,7 +9,7 @@ used ones (``Storage`` bounds how many), and re-made from the bytes when needed.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -180,7 +180,7 @@ def seed_segment(d: Collection, rel: str, now: Any) -> Seg:
     return Seg(1, rel, [m.id for m in models], [files.array_item(m.model_dump()) for m in models], list(models))
 
 
-def serialise_segment(seg: Seg) -> list[bytes]:
+def serialise_segment(seg: Seg) -> Iterable[bytes]:
     return files.join_array(seg.frags)
 
 

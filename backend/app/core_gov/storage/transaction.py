@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -112,8 +112,12 @@ class _StagedCollection:
         return seg
 
     def tail(self) -> Seg:
-        """The segment a new record goes to: the last one, or a new one once it is full."""
+        """The segment a new record goes to: the last one, or a new one once it is full (the
+        full one then drops its models, re-made from its bytes if read: a large import holds
+        models for one segment, not for every record)."""
         if not self.segs or len(self.segs[-1]) >= self.d.segment_size:
+            if self.segs and self.segs[-1].number in self.thawed:
+                self.segs[-1].models = [None] * len(self.segs[-1])
             number = self.segs[-1].number + 1 if self.segs else 1
             self.segs.append(Seg(number, Part(self.d, number).relpath, [], [], []))
             self.thawed.add(number)
@@ -210,7 +214,9 @@ class Transaction:
         seg = staged.tail() if i is None else staged.writable(i)
         seg.put(pos, rec, frag)
 
-    def add(self, d: Collection[R], fields: Mapping[str, Any] | BaseModel, *, audit: str = "create") -> R:
+    def add(self, d: Collection[R], fields: Mapping[str, Any] | BaseModel, *, audit: str | None = "create") -> R:
+        """Stage a new record. ``audit=None`` leaves its audit entry to the caller: a bulk import
+        records one entry that summarises every record it added."""
         data = fields.model_dump() if isinstance(fields, BaseModel) else dict(fields)
         rec = self._validate(
             d.model,
@@ -221,7 +227,8 @@ class Transaction:
             raise InvalidField(("body", "id"), f"{rec.id} already exists")
         after = rec.model_dump(mode="json")
         self._stage(staged, None, None, rec, after)
-        self.audit(d.module, d.name, rec.id, audit, {k: [None, after[k]] for k in after if k not in META_FIELDS})
+        if audit is not None:
+            self.audit(d.module, d.name, rec.id, audit, {k: [None, after[k]] for k in after if k not in META_FIELDS})
         return rec
 
     def update(
@@ -345,7 +352,7 @@ class Changes:
     """Changes to commit: one transaction's, or a batch of several merged in order."""
 
     views: dict[Part, Loaded] = field(default_factory=dict)
-    pieces: dict[Part, list[bytes]] = field(default_factory=dict)
+    pieces: dict[Part, Iterable[bytes]] = field(default_factory=dict)
     log_base: dict[Log, int] = field(default_factory=dict)
     log_data: dict[Log, list[bytes]] = field(default_factory=dict)
     log_entries: dict[Log, list[Entry]] = field(default_factory=dict)
