@@ -13,7 +13,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 @router.get("", summary="The audit trail of every module, newest first", responses=responses(503))
-def list_audit(
+async def list_audit(
     db: StorageDep,
     response: Response,
     page: Page,

@@ -17,7 +17,7 @@ def record_feedback(db: StorageDep, body: FeedbackCreate) -> Feedback:
 
 
 @router.get("/liquidity/nodes", summary="Liquidity per province x market x property type (last 90 days)", responses=responses())
-def nodes(db: StorageDep, response: Response, page: Page, province: Province | None = None, label: Label | None = None) -> list[LiquidityScore]:
+async def nodes(db: StorageDep, response: Response, page: Page, province: Province | None = None, label: Label | None = None) -> list[LiquidityScore]:
     """Best score first. response rate = events other than no_response / all; close rate =
     bought / all; each smoothed (k + 2.5) / (n + 5); score = 100 x (0.4 response + 0.4 close +
     0.2 min(active buyers / 10, 1)); hot >= 70, warm >= 50, else cold."""
@@ -25,6 +25,6 @@ def nodes(db: StorageDep, response: Response, page: Page, province: Province | N
 
 
 @router.get("/liquidity/score", summary="Liquidity score of one province x market x property type", responses=responses())
-def score(db: StorageDep, province: Province, market: Name, property_type: PropertyType) -> LiquidityScore:
+async def score(db: StorageDep, province: Province, market: Name, property_type: PropertyType) -> LiquidityScore:
     """With no feedback in the last 90 days: 40.0 (both rates smoothed to 0.5, no active buyers), cold."""
     return service.score(db, province=province, market=market, property_type=property_type.value)

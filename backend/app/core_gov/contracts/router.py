@@ -15,7 +15,7 @@ def create_contract(db: StorageDep, body: ContractCreate) -> Contract:
 
 
 @router.get("", summary="List contracts", responses=responses())
-def list_contracts(
+async def list_contracts(
     db: StorageDep, response: Response, page: Page,
     deal_id: str | None = None, kind: ContractKind | None = None, status: ContractStatus | None = None,
 ) -> list[Contract]:
@@ -23,7 +23,7 @@ def list_contracts(
 
 
 @router.get("/{contract_id}", summary="Get a contract", responses=responses(404))
-def get_contract(db: StorageDep, response: Response, contract_id: str) -> Contract:
+async def get_contract(db: StorageDep, response: Response, contract_id: str) -> Contract:
     return etag(response, service.get_contract(db, contract_id))
 
 

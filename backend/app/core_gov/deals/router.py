@@ -29,7 +29,7 @@ def create_deal(db: StorageDep, body: DealCreate) -> Deal:
 
 
 @router.get("", summary="List deals (filters: stage, province, tag, city, q)", responses=responses())
-def list_deals(
+async def list_deals(
     db: StorageDep, response: Response, page: Page, stage: Stage | None = None, province: Region | None = None,
     tag: str | None = None, city: str | None = None,
     q: Annotated[str | None, Query(description="Case-insensitive text in the seller name, address or city")] = None,
@@ -38,7 +38,7 @@ def list_deals(
 
 
 @router.get("/summary", summary="Count, value and expected spread by stage (per currency)", responses=responses(409))
-def deals_summary(db: StorageDep) -> DealsSummary:
+async def deals_summary(db: StorageDep) -> DealsSummary:
     """A deal's value is its offer_amount, else its asking_price. `open_expected_spread` leaves out
     closed and dead deals. A total that is not a finite number (an amount beyond 1e12 stored by
     hand) is 409 `amount_out_of_range` naming the deals, never null."""
@@ -63,7 +63,7 @@ def import_deals(db: StorageDep, body: CsvBody) -> ImportResult:
 
 
 @router.get("/{deal_id}", summary="Get a deal", responses=responses(404))
-def get_deal(db: StorageDep, response: Response, deal_id: str) -> Deal:
+async def get_deal(db: StorageDep, response: Response, deal_id: str) -> Deal:
     return etag(response, service.get_deal(db, deal_id))
 
 
@@ -86,12 +86,12 @@ def add_activity(db: StorageDep, deal_id: str, body: ActivityCreate) -> Activity
 
 
 @router.get("/{deal_id}/activities", summary="A deal's activities, oldest first (stage changes included)", responses=responses(404))
-def list_activities(db: StorageDep, response: Response, page: Page, deal_id: str) -> list[Activity]:
+async def list_activities(db: StorageDep, response: Response, page: Page, deal_id: str) -> list[Activity]:
     return paginate(response, service.activities(db, deal_id), page)
 
 
 @router.get("/{deal_id}/finalization", summary="The closing checklist and whether the deal can close", responses=responses(404))
-def finalization(db: StorageDep, deal_id: str) -> Finalization:
+async def finalization(db: StorageDep, deal_id: str) -> Finalization:
     """Items: purchase_contract_signed, assignment_contract_signed (contracts signed, active or
     completed), title_acknowledged (a title document linked to the deal, routed and acknowledged),
     assignment_fee_recorded (the active assignment's fee > 0). can_close also needs stage `assigned`."""

@@ -20,7 +20,7 @@ def create_buyer(db: StorageDep, body: BuyerCreate) -> Buyer:
 
 
 @router.get("/buyers", summary="List buyers (province / property_type: buy boxes that accept it)", responses=responses())
-def list_buyers(
+async def list_buyers(
     db: StorageDep, response: Response, page: Page,
     active: bool | None = None, province: str | None = None, property_type: PropertyType | None = None,
 ) -> list[Buyer]:
@@ -29,7 +29,7 @@ def list_buyers(
 
 
 @router.get("/buyers/{buyer_id}", summary="Get a buyer", responses=responses(404))
-def get_buyer(db: StorageDep, response: Response, buyer_id: str) -> Buyer:
+async def get_buyer(db: StorageDep, response: Response, buyer_id: str) -> Buyer:
     return etag(response, service.get_buyer(db, buyer_id))
 
 
@@ -39,7 +39,7 @@ def update_buyer(db: StorageDep, response: Response, buyer_id: str, body: BuyerU
 
 
 @router.get("/deals/{deal_id}/matches", summary="Buyers whose buy box fits the deal, ranked, and those excluded with reasons", responses=responses(404))
-def deal_matches(
+async def deal_matches(
     db: StorageDep, deal_id: str,
     close_within_days: Annotated[int | None, Query(ge=1, le=365, description="The deal must close within this many days: buyers slower (or of unknown speed) are excluded")] = None,
 ) -> Matches:
@@ -68,7 +68,7 @@ def create_assignment(db: StorageDep, body: AssignmentCreate) -> Assignment:
 
 
 @router.get("/assignments", summary="List assignments", responses=responses())
-def list_assignments(
+async def list_assignments(
     db: StorageDep, response: Response, page: Page,
     deal_id: str | None = None, buyer_id: str | None = None, status: AssignmentStatus | None = None,
 ) -> list[Assignment]:
@@ -76,7 +76,7 @@ def list_assignments(
 
 
 @router.get("/assignments/{assignment_id}", summary="Get an assignment", responses=responses(404))
-def get_assignment(db: StorageDep, response: Response, assignment_id: str) -> Assignment:
+async def get_assignment(db: StorageDep, response: Response, assignment_id: str) -> Assignment:
     return etag(response, service.get_assignment(db, assignment_id))
 
 

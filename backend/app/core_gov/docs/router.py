@@ -15,7 +15,7 @@ def create_document(db: StorageDep, body: DocumentCreate) -> Document:
 
 
 @router.get("", summary="List documents", responses=responses())
-def list_documents(
+async def list_documents(
     db: StorageDep, response: Response, page: Page,
     doc_type: DocType | None = None, entity_id: str | None = None, tag: str | None = None, routing_status: RoutingStatus | None = None,
 ) -> list[Document]:
@@ -25,7 +25,7 @@ def list_documents(
 
 
 @router.get("/{document_id}", summary="Get a document", responses=responses(404))
-def get_document(db: StorageDep, response: Response, document_id: str) -> Document:
+async def get_document(db: StorageDep, response: Response, document_id: str) -> Document:
     return etag(response, service.get_document(db, document_id))
 
 

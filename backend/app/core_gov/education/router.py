@@ -21,12 +21,12 @@ def create_course(db: StorageDep, body: CourseCreate) -> Course:
 
 
 @router.get("/courses", summary="List courses", responses=responses())
-def list_courses(db: StorageDep, response: Response, page: Page, status: CourseStatus | None = None) -> list[Course]:
+async def list_courses(db: StorageDep, response: Response, page: Page, status: CourseStatus | None = None) -> list[Course]:
     return paginate(response, service.list_courses(db, status=status), page)
 
 
 @router.get("/courses/{course_id}", summary="Get a course", responses=responses(404))
-def get_course(db: StorageDep, response: Response, course_id: str) -> Course:
+async def get_course(db: StorageDep, response: Response, course_id: str) -> Course:
     return etag(response, service.get_course(db, course_id))
 
 
@@ -38,7 +38,7 @@ def update_course(db: StorageDep, response: Response, course_id: str, body: Cour
 
 
 @router.get("/courses/{course_id}/lessons", summary="A course's lessons, ordered by `order`", responses=responses(404))
-def list_course_lessons(db: StorageDep, response: Response, page: Page, course_id: str) -> list[Lesson]:
+async def list_course_lessons(db: StorageDep, response: Response, page: Page, course_id: str) -> list[Lesson]:
     return paginate(response, service.course_lessons(db, course_id), page)
 
 
@@ -53,12 +53,12 @@ def create_lesson(db: StorageDep, body: LessonCreate) -> Lesson:
 
 
 @router.get("/lessons", summary="List lessons (by course, then `order`)", responses=responses())
-def list_lessons(db: StorageDep, response: Response, page: Page, course_id: str | None = None) -> list[Lesson]:
+async def list_lessons(db: StorageDep, response: Response, page: Page, course_id: str | None = None) -> list[Lesson]:
     return paginate(response, service.list_lessons(db, course_id=course_id), page)
 
 
 @router.get("/lessons/{lesson_id}", summary="Get a lesson", responses=responses(404))
-def get_lesson(db: StorageDep, response: Response, lesson_id: str) -> Lesson:
+async def get_lesson(db: StorageDep, response: Response, lesson_id: str) -> Lesson:
     return etag(response, service.get_lesson(db, lesson_id))
 
 
@@ -79,7 +79,7 @@ def enroll(db: StorageDep, body: EnrollmentCreate) -> Enrollment:
 
 
 @router.get("/enrollments", summary="List enrollments", responses=responses())
-def list_enrollments(
+async def list_enrollments(
     db: StorageDep, response: Response, page: Page,
     learner: str | None = None, course_id: str | None = None, status: EnrollmentStatus | None = None,
 ) -> list[Enrollment]:
@@ -87,7 +87,7 @@ def list_enrollments(
 
 
 @router.get("/enrollments/{enrollment_id}", summary="Get an enrollment", responses=responses(404))
-def get_enrollment(db: StorageDep, response: Response, enrollment_id: str) -> Enrollment:
+async def get_enrollment(db: StorageDep, response: Response, enrollment_id: str) -> Enrollment:
     return etag(response, service.get_enrollment(db, enrollment_id))
 
 

@@ -27,7 +27,7 @@ def create_ladder(db: StorageDep, body: LadderCreate) -> Ladder:
 
 
 @router.get("/due", summary="The dispatch batch: open tasks due now that may be contacted", responses=responses())
-def due(
+async def due(
     db: StorageDep, as_of: UtcDatetime | None = None, owner: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DueBatch:
@@ -39,12 +39,12 @@ def due(
 
 
 @router.get("/sla", summary="Share of tasks completed within 30 min and 2 h of due", responses=responses())
-def sla(db: StorageDep, since: UtcDatetime | None = None) -> Sla:
+async def sla(db: StorageDep, since: UtcDatetime | None = None) -> Sla:
     return service.sla(db, since=since)
 
 
 @router.get("/tasks", summary="List follow-up tasks", responses=responses())
-def list_tasks(
+async def list_tasks(
     db: StorageDep, response: Response, page: Page, deal_id: str | None = None, status: TaskStatus | None = None,
     owner: str | None = None, ladder_id: str | None = None,
 ) -> list[Task]:
@@ -52,7 +52,7 @@ def list_tasks(
 
 
 @router.get("/tasks/{task_id}", summary="Get a follow-up task", responses=responses(404))
-def get_task(db: StorageDep, task_id: str) -> Task:
+async def get_task(db: StorageDep, task_id: str) -> Task:
     return service.get_task(db, task_id)
 
 

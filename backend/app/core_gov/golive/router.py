@@ -11,7 +11,7 @@ router = APIRouter(prefix="/golive", tags=["golive"])
 
 
 @router.get("/state", summary="Go-live and kill-switch state", responses=responses())
-def get_state(db: StorageDep) -> GoLiveState:
+async def get_state(db: StorageDep) -> GoLiveState:
     """`reason`, `changed_by`, `changed_at` are the last change of either flag; `go_live_*` and
     `kill_switch_*` are each flag's own last change, so the kill switch's reason survives a later
     go-live toggle."""
@@ -19,7 +19,7 @@ def get_state(db: StorageDep) -> GoLiveState:
 
 
 @router.get("/checklist", summary="The runbook's checklist (same as GET /core/runbook/status)", responses=responses())
-def get_checklist(db: StorageDep) -> RunbookStatus:
+async def get_checklist(db: StorageDep) -> RunbookStatus:
     return service.checklist(db)
 
 

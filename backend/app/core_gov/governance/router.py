@@ -15,7 +15,7 @@ def propose_decision(db: StorageDep, body: DecisionCreate) -> Decision:
 
 
 @router.get("/decisions", summary="List decisions (filter by status, kind, subject_ref)", responses=responses())
-def list_decisions(
+async def list_decisions(
     db: StorageDep, response: Response, page: Page,
     status: DecisionStatus | None = None, kind: DecisionKind | None = None, subject_ref: str | None = None,
 ) -> list[Decision]:
@@ -24,7 +24,7 @@ def list_decisions(
 
 
 @router.get("/decisions/{decision_id}", summary="Get a decision", responses=responses(404))
-def get_decision(db: StorageDep, response: Response, decision_id: str) -> Decision:
+async def get_decision(db: StorageDep, response: Response, decision_id: str) -> Decision:
     return etag(response, service.get_decision(db, decision_id))
 
 

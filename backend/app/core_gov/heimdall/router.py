@@ -11,7 +11,7 @@ router = APIRouter(prefix="/heimdall", tags=["heimdall"])
 
 
 @router.get("/policies", summary="List Heimdall policies (one per domain)", responses=responses())
-def list_policies(db: StorageDep, response: Response, page: Page) -> list[HeimdallPolicy]:
+async def list_policies(db: StorageDep, response: Response, page: Page) -> list[HeimdallPolicy]:
     return paginate(response, service.policies(db), page)
 
 
@@ -28,12 +28,12 @@ def add_trial(db: StorageDep, body: TrialCreate) -> Trial:
 
 
 @router.get("/trials", summary="List sandbox trials, oldest first", responses=responses())
-def list_trials(db: StorageDep, response: Response, page: Page, domain: Key | None = None) -> list[Trial]:
+async def list_trials(db: StorageDep, response: Response, page: Page, domain: Key | None = None) -> list[Trial]:
     return paginate(response, service.list_trials(db, domain=domain), page)
 
 
 @router.get("/scorecard", summary="Per domain over its rolling window: trials, success rate, mean confidence, daily series", responses=responses())
-def scorecard(db: StorageDep, settings: SettingsDep, response: Response, page: Page, domain: Key | None = None) -> list[Scorecard]:
+async def scorecard(db: StorageDep, settings: SettingsDep, response: Response, page: Page, domain: Key | None = None) -> list[Scorecard]:
     """The window is the policy's window_days ending now (not calendar days); days in the series
     are local days (VALHALLA_TZ), only those with trials."""
     return paginate(response, service.scorecard(db, settings.zone, domain=domain), page)
@@ -48,7 +48,7 @@ def recommend(db: StorageDep, body: RecommendCreate) -> Recommendation:
 
 
 @router.get("/recommendations", summary="List stored recommendations", responses=responses())
-def list_recommendations(
+async def list_recommendations(
     db: StorageDep, response: Response, page: Page, domain: Key | None = None, gate_reason: str | None = None,
     prod_eligible: bool | None = None,
 ) -> list[Recommendation]:

@@ -15,7 +15,7 @@ def create_holding(db: StorageDep, body: HoldingCreate) -> Holding:
 
 
 @router.get("", summary="List holdings", responses=responses())
-def list_holdings(
+async def list_holdings(
     db: StorageDep, response: Response, page: Page,
     asset_type: AssetType | None = None, jurisdiction: str | None = None, currency: str | None = None,
 ) -> list[Holding]:
@@ -25,14 +25,14 @@ def list_holdings(
 
 # Fixed paths before /{holding_id}, so "summary" is never read as an id.
 @router.get("/summary", summary="Totals by currency, asset type and jurisdiction (no conversion)", responses=responses(409))
-def holdings_summary(db: StorageDep) -> HoldingsSummary:
+async def holdings_summary(db: StorageDep) -> HoldingsSummary:
     """A total that is not a finite number (a value beyond 1e12 stored by hand) is 409
     `amount_out_of_range` naming the holdings, never null."""
     return service.summary(db)
 
 
 @router.get("/{holding_id}", summary="Get a holding", responses=responses(404))
-def get_holding(db: StorageDep, response: Response, holding_id: str) -> Holding:
+async def get_holding(db: StorageDep, response: Response, holding_id: str) -> Holding:
     return etag(response, service.get_holding(db, holding_id))
 
 

@@ -18,7 +18,7 @@ def create_partner(db: StorageDep, body: PartnerCreate) -> Partner:
 
 
 @router.get("/partners", summary="List partners", responses=responses())
-def list_partners(
+async def list_partners(
     db: StorageDep, response: Response, page: Page,
     partner_type: PartnerType | None = None, status: PartnerStatus | None = None, tag: str | None = None,
 ) -> list[Partner]:
@@ -26,7 +26,7 @@ def list_partners(
 
 
 @router.get("/partners/{partner_id}", summary="Get a partner", responses=responses(404))
-def get_partner(db: StorageDep, response: Response, partner_id: str) -> Partner:
+async def get_partner(db: StorageDep, response: Response, partner_id: str) -> Partner:
     return etag(response, service.get_partner(db, partner_id))
 
 
@@ -36,7 +36,7 @@ def update_partner(db: StorageDep, response: Response, partner_id: str, body: Pa
 
 
 @router.get("/partners/{partner_id}/dashboard", summary="A partner's links by status with each deal's stage, spread and the partner's share", responses=responses(404))
-def partner_dashboard(db: StorageDep, partner_id: str) -> PartnerDashboard:
+async def partner_dashboard(db: StorageDep, partner_id: str) -> PartnerDashboard:
     """partner_share = split_pct x the deal's expected_spread / 100 (None when the deal has no
     expected spread or no longer exists). Totals are per link status, money per currency."""
     return service.dashboard(db, partner_id)
@@ -51,7 +51,7 @@ def create_link(db: StorageDep, body: LinkCreate) -> Link:
 
 
 @router.get("/links", summary="List partner-deal links", responses=responses())
-def list_links(
+async def list_links(
     db: StorageDep, response: Response, page: Page,
     partner_id: str | None = None, deal_id: str | None = None, status: LinkStatus | None = None,
 ) -> list[Link]:

@@ -18,7 +18,7 @@ def record_event(db: StorageDep, body: KpiEventCreate) -> KpiEvent:
 
 
 @router.get("/events", summary="List KPI events, oldest first by `at`", responses=responses())
-def list_events(
+async def list_events(
     db: StorageDep, response: Response, page: Page, metric: Key | None = None, domain: Key | None = None,
     since: UtcDatetime | None = None, until: UtcDatetime | None = None,
 ) -> list[KpiEvent]:
@@ -27,7 +27,7 @@ def list_events(
 
 
 @router.get("/summary", summary="Per metric per local day (VALHALLA_TZ): count, mean value, success rate", responses=responses())
-def summary(
+async def summary(
     db: StorageDep, settings: SettingsDep, response: Response, page: Page, metric: Key | None = None,
     domain: Key | None = None, since: UtcDatetime | None = None, until: UtcDatetime | None = None,
 ) -> list[KpiDay]:

@@ -14,7 +14,7 @@ router = APIRouter(prefix="/market", tags=["market"])
 
 
 @router.get("/policies", summary="List contact policies (the 13 provinces are seeded on first use)", responses=responses())
-def list_policies(db: StorageDep, response: Response, page: Page, province: Province | None = None) -> list[MarketPolicy]:
+async def list_policies(db: StorageDep, response: Response, page: Page, province: Province | None = None) -> list[MarketPolicy]:
     return paginate(response, [p for p in service.policies(db) if province is None or p.province == province], page)
 
 
@@ -29,12 +29,12 @@ def upsert_policy(db: StorageDep, body: MarketPolicyUpsert) -> MarketPolicy:
 
 
 @router.get("/effective", summary="The policy that applies: the market's own row, else the province's ALL row", responses=responses(409))
-def effective(db: StorageDep, province: Province, market: Market = "ALL") -> MarketPolicy:
+async def effective(db: StorageDep, province: Province, market: Market = "ALL") -> MarketPolicy:
     return service.effective(db, province=province, market=market)
 
 
 @router.get("/can-contact", summary="May this channel reach this province now (or at `at`)?", responses=responses(409))
-def can_contact(
+async def can_contact(
     db: StorageDep, province: Province, channel: ChannelIn, market: Market = "ALL",
     at: Annotated[UtcDatetime | None, Query(description="An instant with its offset (default now)")] = None,
     lead_score: Fraction | None = None,

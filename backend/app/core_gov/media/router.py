@@ -20,12 +20,12 @@ def create_channel(db: StorageDep, body: ChannelCreate) -> Channel:
 
 
 @router.get("/channels", summary="List channels", responses=responses())
-def list_channels(db: StorageDep, response: Response, page: Page, platform: str | None = None) -> list[Channel]:
+async def list_channels(db: StorageDep, response: Response, page: Page, platform: str | None = None) -> list[Channel]:
     return paginate(response, service.list_channels(db, platform=platform), page)
 
 
 @router.get("/channels/{channel_id}", summary="Get a channel", responses=responses(404))
-def get_channel(db: StorageDep, response: Response, channel_id: str) -> Channel:
+async def get_channel(db: StorageDep, response: Response, channel_id: str) -> Channel:
     return etag(response, service.get_channel(db, channel_id))
 
 
@@ -45,12 +45,12 @@ def create_content(db: StorageDep, body: ContentCreate) -> Content:
 
 
 @router.get("/content", summary="List content", responses=responses())
-def list_content(db: StorageDep, response: Response, page: Page, status: ContentStatus | None = None, tag: str | None = None) -> list[Content]:
+async def list_content(db: StorageDep, response: Response, page: Page, status: ContentStatus | None = None, tag: str | None = None) -> list[Content]:
     return paginate(response, service.list_content(db, status=status, tag=tag), page)
 
 
 @router.get("/content/{content_id}", summary="Get content", responses=responses(404))
-def get_content(db: StorageDep, response: Response, content_id: str) -> Content:
+async def get_content(db: StorageDep, response: Response, content_id: str) -> Content:
     return etag(response, service.get_content(db, content_id))
 
 
@@ -72,7 +72,7 @@ def publish_content(db: StorageDep, content_id: str, body: PublishInput) -> Publ
 
 
 @router.get("/publish-log", summary="The publish log, oldest first", responses=responses())
-def list_publish_log(
+async def list_publish_log(
     db: StorageDep, response: Response, page: Page, channel_id: str | None = None, content_id: str | None = None,
 ) -> list[PublishEntry]:
     return paginate(response, service.publish_log(db, channel_id=channel_id, content_id=content_id), page)

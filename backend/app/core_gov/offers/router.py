@@ -10,7 +10,7 @@ router = APIRouter(prefix="/deals/offers", tags=["offers"])
 
 
 @router.get("/policies", summary="Offer policies (seeded for the 13 provinces on first use)", responses=responses())
-def list_policies(db: StorageDep, response: Response, page: Page) -> list[OfferPolicy]:
+async def list_policies(db: StorageDep, response: Response, page: Page) -> list[OfferPolicy]:
     return paginate(response, service.policies(db), page)
 
 
@@ -31,12 +31,12 @@ def compute_offer(db: StorageDep, body: OfferCompute) -> OfferComputation:
 
 
 @router.get("/evidence", summary="Stored offer computations (filter: deal_id)", responses=responses())
-def list_evidence(db: StorageDep, response: Response, page: Page, deal_id: str | None = None) -> list[OfferEvidence]:
+async def list_evidence(db: StorageDep, response: Response, page: Page, deal_id: str | None = None) -> list[OfferEvidence]:
     return paginate(response, service.list_evidence(db, deal_id=deal_id), page)
 
 
 @router.get("/evidence/{evidence_id}", summary="One offer computation", responses=responses(404))
-def get_evidence(db: StorageDep, evidence_id: str) -> OfferEvidence:
+async def get_evidence(db: StorageDep, evidence_id: str) -> OfferEvidence:
     return service.get_evidence(db, evidence_id)
 
 

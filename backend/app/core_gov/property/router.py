@@ -21,7 +21,7 @@ def create_property(db: StorageDep, body: PropertyCreate) -> Property:
 
 
 @router.get("/properties", summary="List properties (filters: country, region, city, deal_id, tag, property_type)", responses=responses())
-def list_properties(
+async def list_properties(
     db: StorageDep, response: Response, page: Page, country: Country | None = None, region: Region | None = None,
     city: str | None = None, deal_id: str | None = None, tag: str | None = None, property_type: PropertyType | None = None,
 ) -> list[Property]:
@@ -39,7 +39,7 @@ def compute_comps(db: StorageDep, body: CompsRequest) -> CompsSet:
 
 
 @router.get("/properties/{property_id}", summary="Get a property", responses=responses(404))
-def get_property(db: StorageDep, response: Response, property_id: str) -> Property:
+async def get_property(db: StorageDep, response: Response, property_id: str) -> Property:
     return etag(response, service.get_property(db, property_id))
 
 
@@ -54,7 +54,7 @@ def upsert_rating(db: StorageDep, property_id: str, body: RatingInput) -> Neighb
 
 
 @router.get("/properties/{property_id}/neighborhood_rating", summary="The neighbourhood rating", responses=responses(404))
-def get_rating(db: StorageDep, property_id: str) -> NeighborhoodRating:
+async def get_rating(db: StorageDep, property_id: str) -> NeighborhoodRating:
     return service.get_rating(db, property_id)
 
 
@@ -65,10 +65,10 @@ def upsert_repair_rent(db: StorageDep, property_id: str, body: RepairRentInput) 
 
 
 @router.get("/properties/{property_id}/repair_rent", summary="Repairs and rent estimate", responses=responses(404))
-def get_repair_rent(db: StorageDep, property_id: str) -> RepairRent:
+async def get_repair_rent(db: StorageDep, property_id: str) -> RepairRent:
     return service.get_repair_rent(db, property_id)
 
 
 @router.get("/properties/{property_id}/comps", summary="The latest comps set for a property", responses=responses(404))
-def latest_comps(db: StorageDep, property_id: str) -> CompsSet:
+async def latest_comps(db: StorageDep, property_id: str) -> CompsSet:
     return service.latest_comps(db, property_id)

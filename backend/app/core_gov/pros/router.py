@@ -22,7 +22,7 @@ def create_pro(db: StorageDep, body: ProfessionalCreate) -> Professional:
 
 
 @router.get("", summary="List professionals", responses=responses())
-def list_pros(
+async def list_pros(
     db: StorageDep, response: Response, page: Page,
     kind: ProKind | None = None, jurisdiction: Region | None = None, specialty: str | None = None, status: ProStatus | None = None,
 ) -> list[Professional]:
@@ -50,12 +50,12 @@ def create_retainer(db: StorageDep, body: RetainerCreate) -> Retainer:
 
 
 @router.get("/retainers", summary="List retainers", responses=responses())
-def list_retainers(db: StorageDep, response: Response, page: Page, pro_id: str | None = None, status: RetainerStatus | None = None) -> list[Retainer]:
+async def list_retainers(db: StorageDep, response: Response, page: Page, pro_id: str | None = None, status: RetainerStatus | None = None) -> list[Retainer]:
     return paginate(response, service.list_retainers(db, pro_id=pro_id, status=status), page)
 
 
 @router.get("/retainers/{retainer_id}", summary="Get a retainer", responses=responses(404))
-def get_retainer(db: StorageDep, response: Response, retainer_id: str) -> Retainer:
+async def get_retainer(db: StorageDep, response: Response, retainer_id: str) -> Retainer:
     return etag(response, service.get_retainer(db, retainer_id))
 
 
@@ -81,7 +81,7 @@ def log_hours(db: StorageDep, retainer_id: str, body: HoursInput) -> Retainer:
 
 
 @router.get("/retainers/{retainer_id}/hours", summary="The hours logged on a retainer, oldest first", responses=responses(404))
-def list_hours(db: StorageDep, response: Response, page: Page, retainer_id: str) -> list[RetainerHours]:
+async def list_hours(db: StorageDep, response: Response, page: Page, retainer_id: str) -> list[RetainerHours]:
     return paginate(response, service.list_hours(db, retainer_id), page)
 
 
@@ -96,7 +96,7 @@ def create_handoff(db: StorageDep, body: HandoffCreate) -> Handoff:
 
 
 @router.get("/handoffs", summary="List handoffs", responses=responses())
-def list_handoffs(
+async def list_handoffs(
     db: StorageDep, response: Response, page: Page,
     from_: Annotated[str | None, Query(alias="from")] = None, to: str | None = None,
     deal_id: str | None = None, status: HandoffStatus | None = None,
@@ -105,7 +105,7 @@ def list_handoffs(
 
 
 @router.get("/handoffs/{handoff_id}", summary="Get a handoff", responses=responses(404))
-def get_handoff(db: StorageDep, response: Response, handoff_id: str) -> Handoff:
+async def get_handoff(db: StorageDep, response: Response, handoff_id: str) -> Handoff:
     return etag(response, service.get_handoff(db, handoff_id))
 
 
@@ -126,14 +126,14 @@ def create_task(db: StorageDep, body: TaskCreate) -> Task:
 
 
 @router.get("/tasks", summary="List tasks", responses=responses())
-def list_tasks(
+async def list_tasks(
     db: StorageDep, response: Response, page: Page, pro_id: str | None = None, deal_id: str | None = None, status: TaskStatus | None = None,
 ) -> list[Task]:
     return paginate(response, service.list_tasks(db, pro_id=pro_id, deal_id=deal_id, status=status), page)
 
 
 @router.get("/tasks/{task_id}", summary="Get a task", responses=responses(404))
-def get_task(db: StorageDep, response: Response, task_id: str) -> Task:
+async def get_task(db: StorageDep, response: Response, task_id: str) -> Task:
     return etag(response, service.get_task(db, task_id))
 
 
@@ -151,7 +151,7 @@ def update_task(db: StorageDep, response: Response, task_id: str, body: TaskUpda
 
 
 @router.get("/{pro_id}", summary="Get a professional", responses=responses(404))
-def get_pro(db: StorageDep, response: Response, pro_id: str) -> Professional:
+async def get_pro(db: StorageDep, response: Response, pro_id: str) -> Professional:
     return etag(response, service.get_pro(db, pro_id))
 
 
@@ -172,12 +172,12 @@ def record_signal(db: StorageDep, pro_id: str, body: SignalInput) -> Signal:
 
 
 @router.get("/{pro_id}/signals", summary="A professional's signal history, oldest first", responses=responses(404))
-def list_signals(db: StorageDep, response: Response, page: Page, pro_id: str) -> list[Signal]:
+async def list_signals(db: StorageDep, response: Response, page: Page, pro_id: str) -> list[Signal]:
     return paginate(response, service.list_signals(db, pro_id), page)
 
 
 @router.get("/{pro_id}/scorecard", summary="A professional's scorecard from live tasks, handoffs, retainers and signals", responses=responses(404))
-def scorecard(db: StorageDep, pro_id: str) -> Scorecard:
+async def scorecard(db: StorageDep, pro_id: str) -> Scorecard:
     """on_time_rate = tasks done by due_at / judged tasks (done with a due_at, or open past it);
     mean_rating over rated tasks; handoff_acceptance = (accepted + completed) / decided handoffs
     to this professional; retainer_utilisation = hours used / hours included over its active,

@@ -11,7 +11,7 @@ router = APIRouter(prefix="/regression", tags=["regression"])
 
 
 @router.get("/policies", summary="List regression policies (one per metric)", responses=responses())
-def list_policies(db: StorageDep, response: Response, page: Page) -> list[RegressionPolicy]:
+async def list_policies(db: StorageDep, response: Response, page: Page) -> list[RegressionPolicy]:
     return paginate(response, service.policies(db), page)
 
 
@@ -30,7 +30,7 @@ def evaluate(db: StorageDep, metric: Key | None = None) -> list[Evaluation]:
 
 
 @router.get("/state", summary="Throttled domains and each policy's last evaluation (with why nothing is enforced)", responses=responses())
-def get_state(db: StorageDep) -> RegressionState:
+async def get_state(db: StorageDep) -> RegressionState:
     return service.state(db)
 
 

@@ -14,7 +14,7 @@ router = APIRouter(prefix="/risk", tags=["risk"])
 
 
 @router.get("/policies", summary="Risk policies, one per engine", responses=responses())
-def list_policies(db: StorageDep, response: Response, page: Page) -> list[RiskPolicy]:
+async def list_policies(db: StorageDep, response: Response, page: Page) -> list[RiskPolicy]:
     return paginate(response, service.policies(db), page)
 
 
@@ -55,12 +55,12 @@ def release(db: StorageDep, body: ReleaseInput) -> Reservation:
 
 
 @router.get("/snapshot", summary="Today per engine: caps, used and remaining (null = no cap)", responses=responses())
-def snapshot(db: StorageDep, settings: SettingsDep) -> RiskSnapshot:
+async def snapshot(db: StorageDep, settings: SettingsDep) -> RiskSnapshot:
     return service.snapshot(db, tz=settings.zone)
 
 
 @router.get("/events", summary="Risk events: reserves, denials, settlements, releases, GLOBAL raises", responses=responses())
-def list_events(
+async def list_events(
     db: StorageDep, response: Response, page: Page,
     engine: str | None = None, kind: RiskEventKind | None = None, since: UtcDatetime | None = None,
 ) -> list[RiskEvent]:
@@ -69,12 +69,12 @@ def list_events(
 
 
 @router.get("/reservations", summary="List reservations (filter by engine, status)", responses=responses())
-def list_reservations(
+async def list_reservations(
     db: StorageDep, response: Response, page: Page, engine: str | None = None, status: ReservationStatus | None = None,
 ) -> list[Reservation]:
     return paginate(response, service.list_reservations(db, engine=engine.strip().upper() if engine else None, status=status), page)
 
 
 @router.get("/reservations/{reservation_id}", summary="Get a reservation", responses=responses(404))
-def get_reservation(db: StorageDep, response: Response, reservation_id: str) -> Reservation:
+async def get_reservation(db: StorageDep, response: Response, reservation_id: str) -> Reservation:
     return etag(response, service.get_reservation(db, reservation_id))

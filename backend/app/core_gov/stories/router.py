@@ -20,12 +20,12 @@ def create_template(db: StorageDep, body: TemplateCreate) -> Template:
 
 
 @router.get("/templates", summary="List story templates", responses=responses())
-def list_templates(db: StorageDep, response: Response, page: Page, tag: str | None = None, mood: str | None = None) -> list[Template]:
+async def list_templates(db: StorageDep, response: Response, page: Page, tag: str | None = None, mood: str | None = None) -> list[Template]:
     return paginate(response, service.list_templates(db, tag=tag, mood=mood), page)
 
 
 @router.get("/templates/{template_id}", summary="Get a story template", responses=responses(404))
-def get_template(db: StorageDep, response: Response, template_id: str) -> Template:
+async def get_template(db: StorageDep, response: Response, template_id: str) -> Template:
     return etag(response, service.get_template(db, template_id))
 
 
@@ -51,14 +51,14 @@ def create_episode(db: StorageDep, body: EpisodeCreate) -> Episode:
 
 
 @router.get("/episodes", summary="List episodes", responses=responses())
-def list_episodes(
+async def list_episodes(
     db: StorageDep, response: Response, page: Page, template_id: str | None = None, status: EpisodeStatus | None = None,
 ) -> list[Episode]:
     return paginate(response, service.list_episodes(db, template_id=template_id, status=status), page)
 
 
 @router.get("/episodes/{episode_id}", summary="Get an episode", responses=responses(404))
-def get_episode(db: StorageDep, response: Response, episode_id: str) -> Episode:
+async def get_episode(db: StorageDep, response: Response, episode_id: str) -> Episode:
     return etag(response, service.get_episode(db, episode_id))
 
 
