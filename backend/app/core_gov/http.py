@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, StringConstraints
 
 from ..settings import Settings
-from .errors import CoreError, InvalidField
+from .errors import CoreError, InvalidField, PayloadTooLarge
 from .storage import Input, Storage, actor
 
 log = logging.getLogger("valhalla")
@@ -173,10 +173,18 @@ class CoreMiddleware:
                 return await _reply(send, 422, [{"loc": ["header", "x-actor"], "msg": "1-64 letters, digits, spaces or . @ : + - _", "type": "value_error"}])
 
         declared = headers.get(b"content-length")
+
+        # Streamed bodies: a route named in STREAMED_BODIES reads its own body in chunks, up to its own limit.
+        streamed = STREAMED_BODIES.get(path)
+        if streamed is not None:
+            if declared is not None and (not declared.isdigit() or int(declared) > streamed):
+                return await _reply(send, 413, f"body over the limit of {streamed} bytes for {path}")
+            declared, receive = None, _capped(receive, streamed)
+
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             return await _reply(send, 413, f"body over the limit of {self.max_body} bytes (VALHALLA_MAX_BODY)")
         body = bytearray()
-        more = True
+        more = streamed is None
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -186,7 +194,7 @@ class CoreMiddleware:
             if len(body) > self.max_body:
                 return await _reply(send, 413, f"body over the limit of {self.max_body} bytes (VALHALLA_MAX_BODY)")
 
-        replayed = False
+        replayed = streamed is not None
 
         async def replay() -> dict:
             nonlocal replayed
@@ -206,6 +214,25 @@ class CoreMiddleware:
             await self.app(scope, replay, send_with_headers)
         finally:
             actor.reset(token)
+
+
+# path -> the most bytes its route reads with request.stream() (the route registers itself here).
+STREAMED_BODIES: dict[str, int] = {}
+
+
+def _capped(receive: Any, limit: int) -> Any:
+    """receive, refusing (413 from the route reading it) a body that grows over ``limit``."""
+    seen = 0
+
+    async def capped() -> dict:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise PayloadTooLarge(f"body over the limit of {limit} bytes")
+        return message
+
+    return capped
 
 
 async def _reply(send: Any, status: int, detail: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:

@@ -14,7 +14,7 @@ import orjson
 from . import files
 from .ids import new_id
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 VERSION_FILE = "VERSION.json"
 
 # from_version -> function that upgrades a data dir from that version to the next one.
