@@ -118,6 +118,26 @@ def test_a_few_invalid_rows_are_listed_by_file_line_the_first_100_with_the_count
     assert rows[200] == "416-055-0100"  # row numbers are file lines: the header is line 1
 
 
+def test_any_chunking_and_any_order_give_the_same_sorted_copies():
+    import random
+
+    rows = numbers("416", 30_000) + numbers("905", 20_000) + numbers("416", 500) + ["(905) 200-0001", "+1 416 200 0002", "", "12"] * 3
+    random.Random(5).shuffle(rows)
+    body = ("phone\n" + "\n".join(rows)).encode()  # no final newline
+    results = []
+    for size in (7, 65536, len(body)):
+        reader = comms_service.DnclReader()
+        for i in range(0, len(body), size):
+            reader.feed(body[i:i + size])
+        lists = reader.finish()
+        results.append(({a: (list(n), d) for a, (n, d) in lists.items()}, reader.invalid_count, [p.row for p in reader.invalid]))
+    assert results[0] == results[1] == results[2]
+    lists, invalid, rows_bad = results[0]
+    assert lists["416"] == (sorted(int(n) for n in set(numbers("416", 30_000))), 503)
+    assert lists["905"] == (sorted(int(n) for n in numbers("905", 20_000)), 3)
+    assert invalid == 3 and rows_bad == sorted(rows_bad) and all(rows[r - 2] == "12" for r in rows_bad)
+
+
 @pytest.mark.parametrize("body, words", [
     (b"", "holds no phone number"),
     (b"phone\n\n", "holds no phone number"),
