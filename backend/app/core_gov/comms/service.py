@@ -209,7 +209,7 @@ def _area_code(value: str) -> str | None:
     return None
 
 
-def _on(numbers: array, number: int) -> bool:
+def _holds(numbers: array, number: int) -> bool:
     i = bisect_left(numbers, number)
     return i < len(numbers) and numbers[i] == number
 
@@ -234,7 +234,7 @@ def dncl_status(db: Storage, value: str) -> DnclStatus | None:
     if not numbers:
         return DnclStatus(area_code=area, list_date=copy.list_date if copy else None, listed=False, stale=True)
     stale = db.now() - _list_start(copy.list_date) > DNCL_MAX_AGE
-    return DnclStatus(area_code=area, list_date=copy.list_date, listed=_on(numbers, int(value[2:])), stale=stale)
+    return DnclStatus(area_code=area, list_date=copy.list_date, listed=_holds(numbers, int(value[2:])), stale=stale)
 
 
 def _require_dncl_clear(db: Storage, to: str) -> None:
@@ -293,8 +293,7 @@ class DnclReader:
             self._rest = b""
         if self.not_utf8 is not None:
             raise InvalidField(("body",), f"the file is not UTF-8 text: {self.not_utf8}; nothing was imported")
-        valid = self.rows - self.invalid_count
-        if valid == 0 and not self.invalid_count:
+        if self.rows == 0:
             raise InvalidField(("body",), "the file holds no phone number (one number a line, an optional header line); nothing was imported")
         if self.invalid_count > DNCL_MAX_INVALID * self.rows:
             first = "; ".join(f"line {p.row}: {p.message}" for p in self.invalid[:5])
