@@ -239,6 +239,21 @@ def test_a_hand_broken_copy_is_503_naming_the_file_and_line(client, data_dir):
     assert client.get("/core/comms/suppressions/check", params={"to": "416-555-0100"}).json()["detail"]["position"] == "line 2"
 
 
+@pytest.mark.parametrize("data, position", [
+    (b"4165550100\r\n", "line 1"), (b"4165550100\n\n", "line 2"), (b"4165550100\n+416555010\n", "line 2"),
+    (b"4_16555010\n", "line 1"), (b"9055550100\n", "line 1"), (b"4165550100\n4165550100\n", "line 2"),
+])
+def test_a_copy_is_exactly_one_ascending_10_digit_number_of_its_area_code_a_line(data, position):
+    from app.core_gov.comms.schemas import parse_dncl_copy
+    from app.core_gov.storage import BadText
+
+    with pytest.raises(BadText) as exc:
+        parse_dncl_copy("416", data)
+    assert exc.value.position == position
+    assert list(parse_dncl_copy("416", b"4165550100\n4165550101")) == [4165550100, 4165550101]  # a last line without newline
+    assert list(parse_dncl_copy("416", b"")) == []
+
+
 def test_the_runbook_warns_naming_each_copy_over_25_days_old(client, clock):
     import_dncl(client, dncl_list("416-555-0100"), list_date="2025-12-01")
     import_dncl(client, dncl_list("905-555-0100"), list_date="2026-01-05")

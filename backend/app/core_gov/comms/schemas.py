@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from array import array
 from datetime import date
 from enum import Enum
@@ -181,30 +182,29 @@ AreaCode = Annotated[str, AfterValidator(_ca_area_code)]
 def parse_dncl_copy(area: str, data: bytes) -> array:
     """``comms/dncl/<area>.txt``: one 10-digit number of that area code a line, ascending, each
     once (so ``git diff`` of two monthly copies shows who registered and who left). Read as a
-    sorted ``array('Q')`` (8 bytes a number); BadText names the first bad line."""
-    lines = data.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()  # the final newline (a last line without one is accepted too)
-    try:
-        numbers = array("Q", map(int, lines))
-    except (ValueError, OverflowError):
-        numbers = array("Q")
-    low, high = int(area) * 10**7, (int(area) + 1) * 10**7
-    # Each value in [low, high) has exactly 10 digits; with the total length 11 a line, no line can
-    # hold anything but its 10 digits (int() would accept spaces, a sign or underscores).
-    if len(numbers) == len(lines) and (not numbers or (
-        len(data) - data.endswith(b"\n") == 11 * len(numbers) - 1 and low <= numbers[0] and numbers[-1] < high
-        and all(map(lt, numbers, islice(numbers, 1, None)))
-    )):
-        return numbers
-    prefix, previous = area.encode(), None
-    for lineno, line in enumerate(lines, start=1):
+    sorted ``array('Q')`` (8 bytes a number, no list of lines); BadText names the first bad line."""
+    if data and not data.endswith(b"\n"):
+        data += b"\n"  # a last line without its newline is accepted
+    n, low, high = len(data) // 11, int(area) * 10**7, (int(area) + 1) * 10**7
+    # With every line 10 characters long and every value of 10 digits in [low, high), no line can
+    # hold anything but its digits (int() alone would accept spaces, a sign or underscores).
+    if len(data) == 11 * n and data[10::11] == b"\n" * n:
+        try:
+            numbers = array("Q", map(int, io.BytesIO(data)))
+        except ValueError:
+            numbers = None
+        if numbers is not None and (not numbers or (
+            low <= numbers[0] and numbers[-1] < high and all(map(lt, numbers, islice(numbers, 1, None)))
+        )):
+            return numbers
+    prefix, previous = area.encode(), b""
+    for lineno, line in enumerate(data.split(b"\n")[:-1], start=1):
         if not (len(line) == 10 and line.isdigit() and line.startswith(prefix)):
             raise BadText(f"line {lineno}", f"expected a 10-digit number of area code {area}, got {line[:40]!r}")
-        if previous is not None and line <= previous:
+        if line <= previous:
             raise BadText(f"line {lineno}", f"{line.decode()} is not above the line before it (numbers ascending, each once)")
         previous = line
-    return array("Q", map(int, lines))
+    raise BadText("end of file", "not one number a line")  # not reached: a file the loop accepts passes the check above
 
 
 class DnclCopy(BaseModel):
