@@ -1,4 +1,4 @@
-"""The ``valhalla`` command: serve, verify, backup, restore, snapshot, seed-demo.
+"""The ``valhalla`` command: serve, verify, backup, restore, snapshot, seed-demo, dncl import.
 
 Every failure prints one clear line to stderr and exits non-zero (1 for a problem found,
 2 for bad usage or configuration)."""
@@ -176,6 +176,52 @@ def _keep(text: str) -> int:
     return int(text)
 
 
+# ------------------------------------------------------------------ valhalla dncl import FILE --list-date D
+
+
+def cmd_dncl_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Replace the National DNCL copy of every area code in FILE (read in chunks, never whole)."""
+    from datetime import date
+    from functools import partial
+
+    from .core_gov.comms import service as comms_service
+
+    try:
+        list_date = date.fromisoformat(args.list_date)
+    except ValueError:
+        print(f"error: --list-date {args.list_date!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    storage = _storage(settings)
+    for line in ensure_format(settings.data_dir, backup=lambda: archive.backup(storage)):
+        print(line, file=sys.stderr)
+    try:
+        with open(args.file, "rb") as f:
+            result = comms_service.import_dncl(storage, list_date=list_date, chunks=iter(partial(f.read, 1 << 20), b""))
+    except CoreError as e:
+        detail = e.detail[0]["msg"] if isinstance(e.detail, list) else e.detail.get("message", e.detail)
+        print(f"error: {args.file}: {detail}", file=sys.stderr)
+        return 1
+    copies = ", ".join(f"{area} ({c.count} numbers)" for area, c in result.area_codes.items())
+    print(f"imported the {list_date} National DNCL list from {args.file}: {copies}")
+    print(f"  added {result.added}, removed {result.removed} (left the registry), duplicates {result.duplicates}, invalid rows {result.invalid_count}")
+    for p in result.invalid[:10]:
+        print(f"  line {p.row}: {p.message}")
+    if result.backup:
+        print(f"  backed up the data dir first to {result.backup}")
+    return 0
+
+
+def _add_dncl_parser(sub: argparse._SubParsersAction) -> None:
+    dncl = sub.add_parser("dncl", help="the National Do Not Call List").add_subparsers(dest="dncl_command", required=True)
+    load = dncl.add_parser("import", help="replace the DNCL copy of every area code in FILE (one number a line)")
+    load.add_argument("file", help="a DNCL download: one number a line, an optional header line")
+    load.add_argument("--list-date", required=True, help="the date of the list (YYYY-MM-DD); calls need it at most 31 days old")
+    load.set_defaults(func=cmd_dncl_import)
+
+
+# ------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     data_dir_help = "data dir (default: VALHALLA_DATA_DIR or ./data)"
     parser = argparse.ArgumentParser(prog="valhalla", description="Valhalla Core: the operator's back office on local JSON files.")
@@ -203,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed-demo", parents=[common], help="write a realistic Canadian demo data set into an empty data dir")
     seed.add_argument("--force", action="store_true", help="seed a data dir that already holds data (backed up first)")
     seed.set_defaults(func=cmd_seed_demo)
+    _add_dncl_parser(sub)
     return parser
 
 

@@ -728,9 +728,11 @@ class _Seeder:
         )), "governance")
 
     def dncl(self) -> None:
+        """A National DNCL copy for each of the demo's area codes (calls need one): 14 registered
+        numbers nobody else in the demo has, and AREA-555-0100 (never handed out) in every area."""
         areas = [a for _, areas, *_ in CITIES.values() for a in areas]
-        rows = ["phone"] + [self.phone(self.rng.choice(areas)) for _ in range(14)] + ["(416) 555-01", "not a number"]
-        comms_service.import_dncl(self.db, list_date=self.db.now().astimezone(self.zone).date(), content="\n".join(rows).encode())
+        rows = ["phone"] + [self.phone(self.rng.choice(areas)) for _ in range(14)] + [f"{a}-555-0100" for a in sorted(set(areas))]
+        comms_service.import_dncl(self.db, list_date=self.db.now().astimezone(self.zone).date(), chunks=["\n".join(rows).encode()])
         _, phone, _ = self.sellers[23]
         comms_service.suppress(self.db, value=phone, reason="manual", source="seller asked not to be called again")
 

@@ -1,5 +1,6 @@
 # comms: a draft through its transitions and mark_sent (with an override, so any hour works), the
-# do-not-contact list by any phone spelling, a DNCL import, the CASL identity, an inbound reply.
+# do-not-contact list by any phone spelling, National DNCL imports (one streamed over the body
+# limit), the CASL identity, an inbound reply.
 # Go-live is enabled by runbook.sh; $DEAL comes from deals.sh (a deal is created if it is unset).
 if [ -z "${DEAL:-}" ]; then
   call 201 POST /core/deals '{"seller_name": "Smoke Seller", "seller_phone": "416-555-0150", "address": "1 Smoke Comms Rd", "city": "Hamilton", "province": "ON"}'
@@ -39,8 +40,27 @@ expect 'b["detail"]["code"]' suppressed
 call 409 DELETE "/core/comms/suppressions/$SUPPRESSION?reason=smoke"
 expect 'b["detail"]["code"]' retention_period
 call 422 DELETE "/core/comms/suppressions/$SUPPRESSION"
-CT=text/csv call 201 POST "/core/comms/suppressions/import?list_date=$(date -u +%F)" $'phone\n905-555-0111\n(905) 555-0111\nnope\n'
-expect '[b["added"], b["duplicates"], b["invalid"][0]["row"]]' '[1, 1, 4]'
+# The National DNCL: an import replaces the copy of each area code in the file (numbers that
+# left stop being suppressed) and never touches the internal list; a broken file changes nothing.
+TODAY="$(date -u +%F)"
+CT=text/csv call 201 POST "/core/comms/suppressions/import?list_date=$TODAY" $'phone\n905-555-0111\n(905) 555-0111\n+1 905 555 0112\n'
+expect '[b["duplicates"], b["area_codes"]["905"]]' "[1, {\"count\": 2, \"list_date\": \"$TODAY\"}]"
+CT=text/csv call 201 POST "/core/comms/suppressions/import?list_date=$TODAY" $'phone\n905-555-0112\n'
+expect '[b["added"], b["removed"], b["area_codes"]["905"]["count"]]' '[0, 1, 1]'
+call 200 GET '/core/comms/suppressions/check?to=9055550111'
+expect '[b["suppressed"], b["list"], b["dncl"]["listed"]]' '[false, null, false]'
+call 200 GET '/core/comms/suppressions/check?to=9055550112'
+expect '[b["list"], b["dncl"]["area_code"], b["dncl"]["list_date"]]' "[\"dncl\", \"905\", \"$TODAY\"]"
+call 200 GET '/core/comms/suppressions/check?to=4165550177'
+expect 'b["list"]' internal
+CT=text/csv call 422 POST "/core/comms/suppressions/import?list_date=$TODAY" $'phone\n905-555-0111\nnope\n'
+expect 'b["detail"][0]["loc"]' '["body"]'
+# The body is streamed: a list far over VALHALLA_MAX_BODY (1 MiB) is taken (99,000 numbers, 1.3 MB).
+DNCL_FILE="$(mktemp)"
+python3 -c 'print("phone"); [print(f"{a}-555-{n:04d}") for a in "867 506 428 709 879 306 474 639 204 431".split() for n in range(10000) if not 100 <= n < 200]' >"$DNCL_FILE"
+CT=text/csv call 201 POST "/core/comms/suppressions/import?list_date=$TODAY" "@$DNCL_FILE"
+rm -f "$DNCL_FILE"
+expect '[sum(c["count"] for c in b["area_codes"].values()), b["invalid_count"]]' '[99000, 0]'
 call 201 POST /core/comms/inbound '{"from": "+1 905 555 0122", "channel": "sms", "body": "Who is this?"}'
 expect 'b["action"]' recorded
 call 200 GET '/core/comms/inbound?from=905-555-0122'

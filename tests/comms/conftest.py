@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from app.core_gov.golive import service as golive_service
+from app.core_gov.comms.schemas import CA_AREA_CODES
 from app.core_gov.golive import store as golive_store
 
 IDENTITY = {
@@ -31,10 +32,19 @@ def identity(client):
     return r.json()
 
 
+def dncl_list(*numbers: str) -> bytes:
+    return ("phone\n" + "".join(f"{n}\n" for n in numbers)).encode()
+
+
+def import_dncl(client, body: bytes, list_date="2026-01-05"):
+    return client.post("/core/comms/suppressions/import", params={"list_date": list_date}, content=body, headers={"Content-Type": "text/csv"})
+
+
 @pytest.fixture
 def dncl(client):
-    """A National DNCL list dated today (2026-01-05) holding one unrelated number."""
-    r = client.post("/core/comms/suppressions/import?list_date=2026-01-05", content=b"phone\n905-555-0111\n", headers={"Content-Type": "text/csv"})
+    """National DNCL copies dated today (2026-01-05) for every Canadian area code, each holding
+    one unrelated number (AREA-555-0111)."""
+    r = import_dncl(client, dncl_list(*(f"{area}-555-0111" for area in CA_AREA_CODES)))
     assert r.status_code == 201, r.text
     return r.json()
 

@@ -6,7 +6,7 @@ import orjson
 
 from app.core_gov.golive import service as golive_service
 
-from .conftest import make_deal, make_draft
+from .conftest import dncl_list, import_dncl, make_deal, make_draft
 
 SATURDAY_1830_TORONTO = "2026-01-10T23:30:00Z"  # 15:30 in Vancouver
 
@@ -69,12 +69,18 @@ def test_refusal_order_suppressed_then_dncl_then_identity_then_window(client, cl
     client.post("/core/comms/suppressions", json={"value": "+1 416 555 0199", "reason": "manual"})
     clock.set(SATURDAY_1830_TORONTO)
     codes = lambda d: send(client, d["id"]).json()["detail"]["code"]  # noqa: E731
-    assert codes(call) == "suppressed"
+    r = send(client, call["id"])
+    assert r.status_code == 409 and (r.json()["detail"]["code"], r.json()["detail"]["list"]) == ("suppressed", "internal")
     sup = client.get("/core/comms/suppressions").json()[0]
     client.delete(f"/core/comms/suppressions/{sup['id']}", params={"reason": "entered by mistake"})
     assert codes(call) == "dncl_list_stale"
     assert codes(sms) == "sender_identity_missing"
-    client.post("/core/comms/suppressions/import?list_date=2026-01-10", content=b"9055550111\n", headers={"Content-Type": "text/csv"})
+    assert import_dncl(client, dncl_list("416-555-0199", "416-555-0111"), list_date="2026-01-10").status_code == 201
+    r = send(client, call["id"])
+    assert r.status_code == 409 and r.json()["detail"] | {"message": None} == {
+        "code": "suppressed", "list": "dncl", "to": "+14165550199", "area_code": "416", "list_date": "2026-01-10", "message": None,
+    }
+    assert import_dncl(client, dncl_list("416-555-0111"), list_date="2026-01-10").status_code == 201  # 0199 left the registry
     client.put("/core/comms/identity", json={"sender_name": "V", "mailing_address": "1 A St", "web": "v.example", "unsubscribe_text": "Reply STOP"})
     assert codes(call) == "outside_contact_window"
     assert codes(sms) == "outside_contact_window"
@@ -84,14 +90,15 @@ def test_refusal_order_suppressed_then_dncl_then_identity_then_window(client, cl
 
 
 def test_calls_need_a_dncl_list_at_most_31_days_old(client, clock, live):
-    client.post("/core/comms/suppressions/import?list_date=2025-12-05", content=b"9055550111\n", headers={"Content-Type": "text/csv"})
+    import_dncl(client, dncl_list("416-555-0111"), list_date="2025-12-05")
     d = make_draft(client, channel="call")
     clock.set("2026-01-05T15:00:00Z")  # 31 days and 15 h after 2025-12-05 00:00Z
     r = send(client, d["id"])
-    assert r.status_code == 409 and r.json()["detail"]["code"] == "dncl_list_stale" and r.json()["detail"]["latest_list_date"] == "2025-12-05"
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "dncl_list_stale"
+    assert (r.json()["detail"]["area_code"], r.json()["detail"]["list_date"]) == ("416", "2025-12-05")
     clock.set("2026-01-05T00:00:00Z")  # exactly 31 days: still usable, but 19:00 Sunday in Toronto
     assert send(client, d["id"]).json()["detail"]["code"] == "outside_contact_window"
-    client.post("/core/comms/suppressions/import?list_date=2026-01-02", content=b"9055550111\n", headers={"Content-Type": "text/csv"})
+    import_dncl(client, dncl_list("416-555-0111"), list_date="2026-01-02")
     clock.set("2026-01-05T15:00:00Z")
     assert send(client, d["id"]).status_code == 200
 

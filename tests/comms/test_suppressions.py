@@ -1,4 +1,4 @@
-"""Do-not-contact list, National DNCL import, CASL sender identity."""
+"""The internal do-not-contact list and the CASL sender identity (the National DNCL: test_dncl.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,6 @@ import orjson
 import pytest
 
 from app.core_gov.comms import service as comms_service
-
-CSV = {"Content-Type": "text/csv"}
-
 
 def add(client, value, reason="manual", source="operator"):
     return client.post("/core/comms/suppressions", json={"value": value, "reason": reason, "source": source})
@@ -39,6 +36,7 @@ def test_emails_are_lower_cased_and_an_opt_out_upgrades_a_manual_entry(client):
     ({"value": "555-01"}, ["body", "value"]),
     ({"value": "jane@"}, ["body", "value"]),
     ({"value": "4165550199", "reason": "angry"}, ["body", "reason"]),
+    ({"value": "4165550199", "reason": "dncl"}, ["body", "reason"]),  # the National DNCL is imported, never entered
     ({"reason": "manual"}, ["body", "value"]),
 ])
 def test_bad_suppression_is_422_naming_the_field(client, data_dir, body, loc):
@@ -74,36 +72,6 @@ def test_list_filters_by_reason(client):
     assert r.headers["x-total-count"] == "1" and r.json()[0]["value"] == "+14165550199"
 
 
-def test_dncl_import_counts_added_duplicates_and_invalid_rows_by_file_line(client, data_dir):
-    add(client, "416-555-0100")
-    text = "phone\n416-555-0100\n(416) 555-0199\n\n12345\n4165550199\n604 555 0123\nnot-a-number\n"
-    r = client.post("/core/comms/suppressions/import?list_date=2026-01-02", content=text.encode(), headers=CSV)
-    assert r.status_code == 201, r.text
-    body = r.json()
-    assert (body["added"], body["duplicates"], body["list_date"]) == (2, 2, "2026-01-02")
-    assert [(p["row"], p["field"]) for p in body["invalid"]] == [(5, "phone"), (8, "phone")]
-    values = {s["value"]: s["reason"] for s in client.get("/core/comms/suppressions").json()}
-    assert values == {"+14165550100": "manual", "+14165550199": "dncl", "+16045550123": "dncl"}
-    imports = client.get("/core/comms/suppressions/imports").json()
-    assert [(i["list_date"], i["added"], i["duplicates"], i["invalid"]) for i in imports] == [("2026-01-02", 2, 2, 2)]
-    db = client.app.state.storage
-    assert comms_service.latest_dncl_import(db).isoformat() == "2026-01-02T00:00:00+00:00"
-
-
-def test_dncl_import_refusals_write_nothing(client, data_dir):
-    r = client.post("/core/comms/suppressions/import?list_date=2026-01-02", content=b"phone\nabc\n", headers=CSV)
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body"]
-    r = client.post("/core/comms/suppressions/import?list_date=2026-02-30", content=b"4165550199\n", headers=CSV)
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "list_date"]
-    r = client.post("/core/comms/suppressions/import?list_date=2026-03-01", content=b"4165550199\n", headers=CSV)
-    assert r.status_code == 422 and "future" in r.json()["detail"][0]["msg"]
-    r = client.post("/core/comms/suppressions/import?list_date=2026-01-02", content=b"\xff\xfe4165550199\n", headers=CSV)
-    assert r.status_code == 422
-    assert client.post("/core/comms/suppressions/import", content=b"4165550199\n", headers=CSV).status_code == 422
-    assert not (data_dir / "comms" / "suppressions.json").exists()
-    assert comms_service.latest_dncl_import(client.app.state.storage) is None
-
-
 def test_identity_get_put_delete(client, data_dir):
     assert client.get("/core/comms/identity").status_code == 404
     assert comms_service.sender_identity(client.app.state.storage) is None
@@ -123,21 +91,3 @@ def test_identity_get_put_delete(client, data_dir):
     assert client.delete("/core/comms/identity", params={"reason": "again"}).status_code == 404
     r = client.put("/core/comms/identity", json={**body, "phone": "12"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "phone"]
-
-
-def test_dncl_import_backs_up_the_data_dir_before_it_writes(client, data_dir, caplog):
-    from app.core_gov.storage.archive import default_backup_dir, read_archive
-
-    assert add(client, "416-555-0123").status_code == 201
-    with caplog.at_level("WARNING", logger="valhalla"):
-        r = client.post("/core/comms/suppressions/import?list_date=2026-01-02", content=b"phone\n905-555-0144\n", headers=CSV)
-    assert r.status_code == 201 and r.json()["added"] == 1
-    archives = sorted(default_backup_dir(data_dir).glob("valhalla-*.tar.gz"))
-    assert [a.name for a in archives] == ["valhalla-20260105T150000000000Z.tar.gz"]
-    _, members = read_archive(archives[0])
-    before = orjson.loads(members["comms/suppressions.json"])
-    assert [s["value"] for s in before] == ["+14165550123"]  # the state before the import
-    assert "comms/dncl_imports.jsonl" not in members
-    assert f"backed up {data_dir} to {archives[0]}" in caplog.text and r.json()["backup"] == str(archives[0])
-    refused = client.post("/core/comms/suppressions/import?list_date=2026-01-02", content=b"phone\nabc\n", headers=CSV)
-    assert refused.status_code == 422 and len(list(default_backup_dir(data_dir).glob("valhalla-*.tar.gz"))) == 1

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match, compile_path
 
 from ..settings import Settings, host_name
-from .errors import CoreError, InvalidField
+from .errors import CoreError, InvalidField, PayloadTooLarge
 from .storage import Input, Records, Storage, actor
 
 log = logging.getLogger("valhalla")
@@ -240,8 +240,12 @@ class CoreMiddleware:
         refusal = self._refusal(scope, headers)
         if refusal:
             return await _reply(send, *refusal)
+        # A route named in STREAMED_BODIES reads its own body in chunks, up to its own limit.
+        streamed = STREAMED_BODIES.get(scope["path"])
+        if streamed is not None:
+            receive = _capped(receive, streamed)
         body = bytearray()
-        more = True
+        more = streamed is None
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -250,11 +254,11 @@ class CoreMiddleware:
             more = message.get("more_body", False)
             if len(body) > self.max_body:
                 return await _reply(send, 413, f"body over the limit of {self.max_body} bytes (VALHALLA_MAX_BODY)")
-        refusal = self._body_refusal(scope, headers, body)
+        refusal = self._body_refusal(scope, headers, body if streamed is None else None)
         if refusal:
             return await _reply(send, *refusal)
 
-        replayed = False
+        replayed = streamed is not None
 
         async def replay() -> dict:
             nonlocal replayed
@@ -304,21 +308,27 @@ class CoreMiddleware:
             return 422, [{"loc": ["header", "x-actor"], "msg": "1-64 letters, digits, spaces or . @ : + - _", "type": "value_error"}]
 
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+        limit = STREAMED_BODIES.get(path)
+        if limit is not None and declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return 413, f"body over the limit of {limit} bytes for {path}"
+        if limit is None and declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             return 413, f"body over the limit of {self.max_body} bytes (VALHALLA_MAX_BODY)"
         return None
 
-    def _body_refusal(self, scope: dict, headers: dict[bytes, bytes], body: bytearray) -> tuple | None:
+    def _body_refusal(self, scope: dict, headers: dict[bytes, bytes], body: bytearray | None) -> tuple | None:
         """Every body in the media type its route declares (JSON where it declares none): a
         cross-site form or text/plain fetch cannot send application/json or text/csv without the
-        browser asking first (CORS). A required body may not be left out."""
+        browser asking first (CORS). A required body may not be left out. A streamed body
+        (``None``: its route reads it) is judged by its content type alone."""
         method, path = scope["method"], scope["path"]
+        if body is None:
+            body = bytearray(b"-")  # not read here: its route refuses an empty one
         if not body and method in SAFE_METHODS:
             return None
         rule = next((r for r in self.rules if method in r.methods and r.path.match(path)), None)
         if rule is None:  # no such route: 404 or 405 from the router
             return None
-        expected = rule.media_type or "application/json"
+        expected = "text/csv" if path in STREAMED_BODIES else rule.media_type or "application/json"
         wanted = f"{_KIND.get(expected, expected)} sent with Content-Type: {expected}"
         sent = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
         if body and sent != expected:
@@ -327,6 +337,26 @@ class CoreMiddleware:
         if not body and rule.required:
             return 422, [{"loc": ["body"], "msg": f"the body is empty: it must be {wanted}", "type": "missing"}]
         return None
+
+
+# path -> the most bytes its route reads with request.stream() (the route registers itself here).
+# Streamed bodies are CSV imports: they must be sent as text/csv.
+STREAMED_BODIES: dict[str, int] = {}
+
+
+def _capped(receive: Any, limit: int) -> Any:
+    """receive, refusing (413 from the route reading it) a body that grows over ``limit``."""
+    seen = 0
+
+    async def capped() -> dict:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise PayloadTooLarge(f"body over the limit of {limit} bytes")
+        return message
+
+    return capped
 
 
 async def _reply(send: Any, status: int, detail: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Iterator
 
-from fastapi import APIRouter, Body, Query, Response
+import anyio
+from fastapi import APIRouter, Query, Request, Response
 
-from ..http import IfMatch, Page, ReasonQuery, StorageDep, etag, paginate, responses
+from ..http import STREAMED_BODIES, IfMatch, Page, ReasonQuery, StorageDep, etag, paginate, responses
 from ..storage import UtcDatetime
 from . import service
 from .schemas import (
@@ -16,7 +17,20 @@ from .schemas import (
 
 router = APIRouter(prefix="/comms", tags=["comms"])
 
-CSV_BODY = Body(media_type="text/csv", description="One phone number a row; an optional header line (line 1)")
+# A DNCL download is read in chunks, never whole: 2 million numbers are ~26 MB, far over
+# VALHALLA_MAX_BODY; 256 MiB holds more than the whole national list.
+DNCL_MAX_BODY = 256 * 1024 * 1024
+STREAMED_BODIES["/core/comms/suppressions/import"] = DNCL_MAX_BODY
+
+
+def _body_chunks(request: Request) -> Iterator[bytes]:
+    """The request body chunk by chunk, for a plain-def route (it runs in a worker thread)."""
+    stream = request.stream()
+    while True:
+        try:
+            yield anyio.from_thread.run(stream.__anext__)
+        except StopAsyncIteration:
+            return
 
 
 # ---------------------------------------------------------------------------- drafts
@@ -52,8 +66,9 @@ def update_draft(db: StorageDep, response: Response, draft_id: str, body: DraftU
 @router.post("/drafts/{draft_id}/mark_sent", summary="Mark a draft sent (execution action)", responses=responses(404, 409, 423))
 def mark_sent(db: StorageDep, draft_id: str, body: MarkSent | None = None) -> Draft:
     """Refused in this order: 423 go-live off / kill switch; 409 invalid_transition (not draft or
-    ready); 409 suppressed (no override); 409 dncl_list_stale (calls: newest DNCL list over 31
-    days old, or none); 409 sender_identity_missing (email/SMS); 409 outside_contact_window in
+    ready); 409 suppressed (internal list, no override); for calls 409 dncl_list_stale (the called
+    area code's DNCL copy missing or over 31 days old) then 409 suppressed with `list: "dncl"`;
+    409 sender_identity_missing (email/SMS); 409 outside_contact_window in
     the draft's province unless `override_reason` (recorded). Appends the send-log line (with the
     CASL identification and unsubscribe line added when the body lacks them) in the same commit."""
     return service.mark_sent(db, draft_id, body or MarkSent())
@@ -90,20 +105,27 @@ def list_suppressions(
     return paginate(response, service.list_suppressions(db, reason=reason, source=source), page)
 
 
-@router.get("/suppressions/check", summary="Is this phone or email on the do-not-contact list?", responses=responses())
+@router.get("/suppressions/check", summary="Is this phone or email on the internal list or the National DNCL?", responses=responses())
 def check_suppression(db: StorageDep, to: Annotated[str, Query(min_length=1, max_length=320)]) -> SuppressionCheck:
     return service.check(db, to=to)
 
 
 @router.post(
-    "/suppressions/import", status_code=201, summary="Import a National DNCL list (CSV)", responses=responses(),
-    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"example": "phone\n416-555-0101\n(604) 555-0102\n+1 403 555 0103\n"}}}},
+    "/suppressions/import", status_code=201, summary="Import a National DNCL list (replaces each area code's copy)",
+    responses=responses(409, 413),
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {
+        "schema": {"type": "string", "description": "One number a line (10 digits, or +1/1 first; spaces - . ( ) allowed); an optional header line"},
+        "example": "phone\n416-555-0101\n(604) 555-0102\n+1 403 555 0103\n",
+    }}}},
 )
-def import_dncl(db: StorageDep, list_date: date, body: Annotated[bytes, CSV_BODY]) -> ImportResult:
-    """Body: CSV text (Content-Type text/csv), one number a row. Adds `dncl` suppressions in one
-    commit and records the list's date (calls need a list at most 31 days old). `invalid` rows
-    name their file line number (a header is line 1)."""
-    return service.import_dncl(db, list_date=list_date, content=body)
+def import_dncl(db: StorageDep, request: Request, list_date: date) -> ImportResult:
+    """The body (text/csv, streamed, up to 256 MiB) replaces the copy of every area code it holds:
+    numbers that left the registry are no longer suppressed; the internal list is never touched.
+    422 (nothing changes) when the file is not UTF-8, holds no number, or over 1 % of its rows are
+    invalid; 409 dncl_list_older when a copy it would replace holds a newer list. Otherwise
+    `invalid` lists the first 100 bad rows by file line (a header is line 1), with `invalid_count`.
+    Calls need their area code's copy at most 31 days old. The data dir is backed up first."""
+    return service.import_dncl(db, list_date=list_date, chunks=_body_chunks(request))
 
 
 @router.get("/suppressions/imports", summary="National DNCL lists imported", responses=responses())

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import io
+from array import array
 from datetime import date
 from enum import Enum
+from itertools import islice
+from operator import lt
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 from ..fields import Contact, Email, Name, Phone, Province, Tags, Text, starts_in
-from ..storage import Entry, Input, Record, UtcDatetime
+from ..storage import BadText, Entry, Input, Record, UtcDatetime
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
@@ -43,8 +47,9 @@ class DraftStatus(str, Enum):
 
 
 class SuppressionReason(str, Enum):
+    """The internal do-not-contact list; the National DNCL is kept apart (comms/dncl/)."""
+
     opt_out = "opt_out"
-    dncl = "dncl"
     manual = "manual"
 
 
@@ -143,35 +148,131 @@ class Suppression(Record):
     opted_out_at: UtcDatetime | None = None
 
 
-class SuppressionCheck(BaseModel):
-    to: str
-    value: str
-    suppressed: bool
-    suppression: Suppression | None = None
-
-
 class ImportProblem(BaseModel):
     row: int
     field: str
     message: str
 
 
+# ---------------------------------------------------------------------------- National DNCL
+
+# Every Canadian geographic area code of the North American Numbering Plan, by province: one
+# DNCL copy each (the CRTC sells the list per area code). 867 covers YT, NT and NU.
+CA_AREA_CODES_BY_PROVINCE: dict[str, tuple[str, ...]] = {
+    "AB": ("368", "403", "587", "780", "825"),
+    "BC": ("236", "250", "257", "604", "672", "778"),
+    "MB": ("204", "431", "584"),
+    "NB": ("428", "506"),
+    "NL": ("709", "879"),
+    "NS/PE": ("782", "902"),
+    "ON": ("226", "249", "289", "343", "365", "382", "387", "416", "437", "519", "548", "613", "647", "683", "705",
+           "742", "753", "807", "905", "942"),
+    "QC": ("263", "354", "367", "418", "438", "450", "468", "514", "579", "581", "819", "873"),
+    "SK": ("306", "474", "639"),
+    "YT/NT/NU": ("867",),
+}
+CA_AREA_CODES: tuple[str, ...] = tuple(sorted(code for codes in CA_AREA_CODES_BY_PROVINCE.values() for code in codes))
+
+
+def _ca_area_code(value: str) -> str:
+    if value not in CA_AREA_CODES:
+        raise ValueError(f"{value!r} is not a Canadian area code")
+    return value
+
+
+AreaCode = Annotated[str, AfterValidator(_ca_area_code)]
+
+
+def parse_dncl_copy(area: str, data: bytes) -> array:
+    """``comms/dncl/<area>.txt``: one 10-digit number of that area code a line, ascending, each
+    once (so ``git diff`` of two monthly copies shows who registered and who left). Read as a
+    sorted ``array('Q')`` (8 bytes a number, no list of lines); BadText names the first bad line."""
+    if data and not data.endswith(b"\n"):
+        data += b"\n"  # a last line without its newline is accepted
+    n, low, high = len(data) // 11, int(area) * 10**7, (int(area) + 1) * 10**7
+    # With every line 10 characters long and every value of 10 digits in [low, high), no line can
+    # hold anything but its digits (int() alone would accept spaces, a sign or underscores).
+    if len(data) == 11 * n and data[10::11] == b"\n" * n:
+        try:
+            numbers = array("Q", map(int, io.BytesIO(data)))
+        except ValueError:
+            numbers = None
+        if numbers is not None and (not numbers or (
+            low <= numbers[0] and numbers[-1] < high and all(map(lt, numbers, islice(numbers, 1, None)))
+        )):
+            return numbers
+    prefix, previous = area.encode(), b""
+    for lineno, line in enumerate(data.split(b"\n")[:-1], start=1):
+        if not (len(line) == 10 and line.isdigit() and line.startswith(prefix)):
+            raise BadText(f"line {lineno}", f"expected a 10-digit number of area code {area}, got {line[:40]!r}")
+        if line <= previous:
+            raise BadText(f"line {lineno}", f"{line.decode()} is not above the line before it (numbers ascending, each once)")
+        previous = line
+    raise BadText("end of file", "not one number a line")  # not reached: a file the loop accepts passes the check above
+
+
+class DnclCopy(BaseModel):
+    """One area code's copy: what the import that wrote it says about it."""
+
+    list_date: date
+    count: int = Field(description="Numbers in the copy as imported")
+    sha256: str = Field(description="sha256 of comms/dncl/<area>.txt as imported")
+    imported_at: UtcDatetime
+    added: int = Field(0, description="Numbers that import added to the previous copy")
+    removed: int = Field(0, description="Numbers of the previous copy that left the registry")
+
+
+class DnclCopies(RootModel[dict[AreaCode, DnclCopy]]):
+    """comms/dncl.json: area code -> its copy (comms/dncl/<area>.txt). An import's audit entry is
+    this file's change: the copies it replaced, before and after."""
+
+    root: dict[AreaCode, DnclCopy] = {}
+
+
 class DnclImport(Entry):
-    """One National DNCL list loaded: its date and counts (the newest list_date dates the list in use)."""
+    """One National DNCL list loaded (comms/dncl_imports.jsonl)."""
 
     list_date: date
     added: int
+    removed: int = 0
     duplicates: int
     invalid: int
+    area_codes: list[str] = []
+
+
+class AreaCopy(BaseModel):
+    count: int
+    list_date: date
 
 
 class ImportResult(BaseModel):
     id: str
     list_date: date
-    added: int
-    duplicates: int
-    invalid: list[ImportProblem]
+    added: int = Field(description="Numbers on the new copies that were not on the old ones")
+    removed: int = Field(description="Numbers of the old copies that left the registry (no longer suppressed)")
+    duplicates: int = Field(description="Rows repeating a number already in the file")
+    invalid: list[ImportProblem] = Field(description="The first 100 invalid rows (file line numbers; a header is line 1)")
+    invalid_count: int
+    area_codes: dict[str, AreaCopy]
     backup: str | None = None  # the safety backup taken before the import wrote anything
+
+
+class DnclStatus(BaseModel):
+    """The National DNCL copy for a Canadian number's area code."""
+
+    area_code: str
+    list_date: date | None = Field(description="The copy's list date; null when the area code has no copy")
+    listed: bool = Field(description="The number is on the copy")
+    stale: bool = Field(description="No copy, or its list is over 31 days old: calls to this area code are refused")
+
+
+class SuppressionCheck(BaseModel):
+    to: str
+    value: str
+    suppressed: bool = Field(description="On the internal list or on its area code's DNCL copy")
+    list: Literal["internal", "dncl"] | None = Field(description="Which list holds it (the internal list first)")
+    suppression: Suppression | None = Field(None, description="The internal entry")
+    dncl: DnclStatus | None = Field(None, description="For a Canadian phone number: its area code's DNCL copy")
 
 
 # ---------------------------------------------------------------------------- sender identity (CASL)

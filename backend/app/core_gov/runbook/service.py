@@ -3,7 +3,7 @@ from a hand-kept flag. Blockers (go-live cannot be enabled while one fails): kil
 GLOBAL risk policy enabled with max_daily_loss > 0, Heimdall and regression policies present,
 no throttled domain, market windows for all 13 provinces, offer policies for every enabled
 province, sender identity set, data files valid, data dir writable. Warnings: no backup within
-7 days, unsnapshotted changes in the data dir, DNCL list older than 25 days."""
+7 days, unsnapshotted changes in the data dir, a DNCL copy (any area code) older than 25 days."""
 
 from __future__ import annotations
 
@@ -149,13 +149,14 @@ def _snapshot(db: Storage) -> tuple[bool, str]:
 
 
 def _dncl(db: Storage) -> tuple[bool, str]:
-    latest = comms_service.latest_dncl_import(db)
-    if latest is None:
-        return False, "the DNCL list was never imported (calls are refused until it is)"
-    age = db.now() - latest
-    if age > DNCL_MAX_AGE:
-        return False, f"the DNCL list was imported {age.days} days ago (over {DNCL_MAX_AGE.days}); re-import it"
-    return True, f"the DNCL list was imported {age.days} day(s) ago"
+    copies = comms_service.dncl_copies(db)
+    if not copies:
+        return False, "no DNCL list was ever imported (calls are refused until the called area code's copy is)"
+    ages = {area: db.now() - datetime.combine(c.list_date, datetime.min.time(), timezone.utc) for area, c in copies.items()}
+    old = [f"{area} (list of {copies[area].list_date}, {age.days} days ago)" for area, age in ages.items() if age > DNCL_MAX_AGE]
+    if old:
+        return False, f"DNCL copies over {DNCL_MAX_AGE.days} days old: {', '.join(old)}; re-import them"
+    return True, f"{len(copies)} DNCL cop{'y' if len(copies) == 1 else 'ies'} ({', '.join(copies)}), the oldest {max(ages.values()).days} day(s) old"
 
 
 CHECKS: tuple[tuple[str, Severity, Check], ...] = (
