@@ -8,6 +8,7 @@ from typing import get_origin
 import pytest
 
 from app.core_gov.core_router import query_names, core_routes
+from app.core_gov.http import STREAMED_BODIES
 
 ROUTES = [(next(iter(r.methods)), path, r) for _, path, r in core_routes()]
 LISTS = [(path, r) for method, path, r in ROUTES if method == "GET" and get_origin(r.response_model) is list]
@@ -32,7 +33,7 @@ def test_a_route_without_query_parameters_says_so(client):
 def test_every_core_route_refuses_an_unknown_query_parameter_before_doing_anything(client, data_dir, method, path, route):
     url = re.sub(r"\{[^}]+\}", "x_1", path)
     body = route.body_field
-    if body is not None and getattr(body.field_info, "media_type", None) == "text/csv":
+    if path in STREAMED_BODIES or (body is not None and getattr(body.field_info, "media_type", None) == "text/csv"):
         r = client.request(method, url, params={"zz_unknown": "1"}, content=b"address\n", headers={"Content-Type": "text/csv"})
     else:
         r = client.request(method, url, params={"zz_unknown": "1"}, json={})

@@ -329,7 +329,7 @@ def test_a_format_1_data_dir_is_migrated_to_per_area_copies(tmp_path, data_dir, 
         '{"id":"dncl_2","at":"2026-01-03T10:00:00Z","list_date":"2026-01-02","added":3,"duplicates":0,"invalid":1}\n'
     )
     done = version.ensure_format(data_dir, backup=lambda: archive.backup(Storage(data_dir)))
-    assert "migrated data format 1 -> 2" in done and version.read_version(data_dir) == 2
+    assert "migrated data format 1 -> 2" in done and version.read_version(data_dir) == version.FORMAT_VERSION
     assert copy_files(data_dir) == {"416.txt": b"4165550101\n4165550199\n", "647.txt": b"6475550123\n"}
     meta = json.loads((comms / "dncl.json").read_bytes())
     assert {a: (c["list_date"], c["count"]) for a, c in meta.items()} == {"416": ("2026-01-02", 2), "647": ("2026-01-02", 1)}
@@ -358,8 +358,8 @@ def test_sigkill_in_the_middle_of_an_import_leaves_the_old_copies_or_the_new_one
         "from datetime import date\n"
         "from app.core_gov import core_router\n"
         "from app.core_gov.comms import service\n"
-        "from app.core_gov.storage import Storage, engine\n"
-        f"engine.FAULT = lambda s: os.kill(os.getpid(), signal.SIGKILL) if s == {step!r} else None\n"
+        "from app.core_gov.storage import Storage, commit\n"
+        f"commit.FAULT = lambda s: os.kill(os.getpid(), signal.SIGKILL) if s == {step!r} else None\n"
         f"service.import_dncl(Storage({str(data_dir)!r}), list_date=date.fromisoformat({today.isoformat()!r}), chunks=[open({str(listing)!r}, 'rb').read()])\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=ENV, timeout=120)

@@ -321,8 +321,11 @@ class CoreMiddleware:
         browser asking first (CORS). A required body may not be left out. A streamed body
         (``None``: its route reads it) is judged by its content type alone."""
         method, path = scope["method"], scope["path"]
-        if body is None:
-            body = bytearray(b"-")  # not read here: its route refuses an empty one
+        streamed = body is None
+        if streamed:  # not read here: judged by its headers (an empty CSV is its route's to refuse)
+            length, chunked = headers.get(b"content-length"), b"transfer-encoding" in headers
+            bodiless = b"content-type" not in headers and not chunked and length in (None, b"0")
+            body = bytearray(b"" if bodiless else b"-")
         if not body and method in SAFE_METHODS:
             return None
         rule = next((r for r in self.rules if method in r.methods and r.path.match(path)), None)
@@ -334,7 +337,7 @@ class CoreMiddleware:
         if body and sent != expected:
             got = f"Content-Type: {sent}" if sent else "no Content-Type"
             return 415, {"code": "unsupported_media_type", "expected": expected, "message": f"the body must be {wanted} (got {got})"}
-        if not body and rule.required:
+        if not body and (rule.required or streamed):
             return 422, [{"loc": ["body"], "msg": f"the body is empty: it must be {wanted}", "type": "missing"}]
         return None
 

@@ -44,7 +44,7 @@ def create_draft(db: StorageDep, body: DraftCreate) -> Draft:
 
 
 @router.get("/drafts", summary="List drafts", responses=responses())
-def list_drafts(
+async def list_drafts(
     db: StorageDep, response: Response, page: Page, status: DraftStatus | None = None, channel: Channel | None = None,
     deal_id: str | None = None, tag: str | None = None,
 ) -> list[Draft]:
@@ -52,7 +52,7 @@ def list_drafts(
 
 
 @router.get("/drafts/{draft_id}", summary="Get a draft", responses=responses(404))
-def get_draft(db: StorageDep, response: Response, draft_id: str) -> Draft:
+async def get_draft(db: StorageDep, response: Response, draft_id: str) -> Draft:
     return etag(response, service.get_draft(db, draft_id))
 
 
@@ -75,7 +75,7 @@ def mark_sent(db: StorageDep, draft_id: str, body: MarkSent | None = None) -> Dr
 
 
 @router.get("/sendlog", summary="The send log (messages marked sent, as sent)", responses=responses())
-def list_sendlog(
+async def list_sendlog(
     db: StorageDep, response: Response, page: Page, channel: Channel | None = None, deal_id: str | None = None,
     since: UtcDatetime | None = None,
 ) -> list[SendLogEntry]:
@@ -99,14 +99,14 @@ def create_suppression(db: StorageDep, response: Response, body: SuppressionCrea
 
 
 @router.get("/suppressions", summary="List the do-not-contact entries", responses=responses())
-def list_suppressions(
+async def list_suppressions(
     db: StorageDep, response: Response, page: Page, reason: SuppressionReason | None = None, source: str | None = None,
 ) -> list[Suppression]:
     return paginate(response, service.list_suppressions(db, reason=reason, source=source), page)
 
 
 @router.get("/suppressions/check", summary="Is this phone or email on the internal list or the National DNCL?", responses=responses())
-def check_suppression(db: StorageDep, to: Annotated[str, Query(min_length=1, max_length=320)]) -> SuppressionCheck:
+async def check_suppression(db: StorageDep, to: Annotated[str, Query(min_length=1, max_length=320)]) -> SuppressionCheck:
     return service.check(db, to=to)
 
 
@@ -129,12 +129,12 @@ def import_dncl(db: StorageDep, request: Request, list_date: date) -> ImportResu
 
 
 @router.get("/suppressions/imports", summary="National DNCL lists imported", responses=responses())
-def list_dncl_imports(db: StorageDep, response: Response, page: Page) -> list[DnclImport]:
+async def list_dncl_imports(db: StorageDep, response: Response, page: Page) -> list[DnclImport]:
     return paginate(response, service.list_dncl_imports(db), page)
 
 
 @router.get("/suppressions/{suppression_id}", summary="Get a do-not-contact entry", responses=responses(404))
-def get_suppression(db: StorageDep, suppression_id: str) -> Suppression:
+async def get_suppression(db: StorageDep, suppression_id: str) -> Suppression:
     return service.get_suppression(db, suppression_id)
 
 
@@ -148,7 +148,7 @@ def delete_suppression(db: StorageDep, suppression_id: str, reason: ReasonQuery)
 
 
 @router.get("/identity", summary="The CASL sender identity", responses=responses(404))
-def get_identity(db: StorageDep) -> SenderIdentity:
+async def get_identity(db: StorageDep) -> SenderIdentity:
     return service.get_identity(db)
 
 
@@ -177,7 +177,7 @@ def record_inbound(db: StorageDep, body: InboundCreate) -> InboundMessage:
 
 
 @router.get("/inbound", summary="List inbound replies", responses=responses())
-def list_inbound(
+async def list_inbound(
     db: StorageDep, response: Response, page: Page, from_: Annotated[str | None, Query(alias="from")] = None,
     since: UtcDatetime | None = None,
 ) -> list[InboundMessage]:
