@@ -110,3 +110,13 @@ def test_the_api_reference_loads_nothing_from_the_internet(client, page, assets)
     assert len(urls) == assets and all(u.startswith("/") for u in urls), urls
     for url in urls:
         assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("path", ["/core/audit?until=0.5", "/core/audit?since=1700000000", "/core/kpi/events?since=12"])
+def test_an_instant_in_a_query_is_iso_8601_text_never_an_epoch_number(client, path):
+    r = client.get(path)
+    assert r.status_code == 422 and "ISO 8601" in r.json()["detail"][0]["msg"]
+
+
+def test_an_iso_instant_in_a_query_is_accepted(client):
+    assert client.get("/core/audit?until=2026-01-05T15:00:00Z").status_code == 200

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from ..http import Page, StorageDep, paginate, responses
-from ..storage import UtcDatetime
+from ..storage import QueryInstant
 from . import service
 from .schemas import AuditAction, AuditEntry, ScanResult
 
@@ -20,8 +20,8 @@ async def list_audit(
     module: str | None = None,
     entity_id: str | None = None,
     action: AuditAction | None = None,
-    since: UtcDatetime | None = None,
-    until: UtcDatetime | None = None,
+    since: QueryInstant | None = None,
+    until: QueryInstant | None = None,
     order: Annotated[Literal["desc", "asc"], Query(description="`desc` (default): newest first, so the first page is the latest changes; `asc`: oldest first")] = "desc",
 ) -> list[AuditEntry]:
     """Filters: `module`, `entity_id`, `action`, and `since` (inclusive) / `until` (exclusive),

@@ -7,7 +7,7 @@ import anyio
 from fastapi import APIRouter, Query, Request, Response
 
 from ..http import STREAMED_BODIES, IfMatch, Page, ReasonQuery, StorageDep, etag, paginate, responses
-from ..storage import UtcDatetime
+from ..storage import QueryInstant
 from . import service
 from .schemas import (
     Channel, DnclImport, Draft, DraftCreate, DraftStatus, DraftUpdate, IdentityInput, ImportResult, InboundCreate,
@@ -77,7 +77,7 @@ def mark_sent(db: StorageDep, draft_id: str, body: MarkSent | None = None) -> Dr
 @router.get("/sendlog", summary="The send log (messages marked sent, as sent)", responses=responses())
 async def list_sendlog(
     db: StorageDep, response: Response, page: Page, channel: Channel | None = None, deal_id: str | None = None,
-    since: UtcDatetime | None = None,
+    since: QueryInstant | None = None,
 ) -> list[SendLogEntry]:
     return paginate(response, service.list_sendlog(db, channel=channel, deal_id=deal_id, since=since), page)
 
@@ -179,6 +179,6 @@ def record_inbound(db: StorageDep, body: InboundCreate) -> InboundMessage:
 @router.get("/inbound", summary="List inbound replies", responses=responses())
 async def list_inbound(
     db: StorageDep, response: Response, page: Page, from_: Annotated[str | None, Query(alias="from")] = None,
-    since: UtcDatetime | None = None,
+    since: QueryInstant | None = None,
 ) -> list[InboundMessage]:
     return paginate(response, service.list_inbound(db, sender=from_, since=since), page)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from ..http import Page, StorageDep, paginate, responses
-from ..storage import UtcDatetime
+from ..storage import QueryInstant
 from . import service
 from .schemas import Completion, DueBatch, Ladder, LadderCreate, Sla, Task, TaskComplete, TaskStatus
 
@@ -28,7 +28,7 @@ def create_ladder(db: StorageDep, body: LadderCreate) -> Ladder:
 
 @router.get("/due", summary="The dispatch batch: open tasks due now that may be contacted", responses=responses())
 async def due(
-    db: StorageDep, as_of: UtcDatetime | None = None, owner: str | None = None,
+    db: StorageDep, as_of: QueryInstant | None = None, owner: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DueBatch:
     """While go-live is off or the kill switch is engaged: no tasks, `halted` says why. Otherwise
@@ -39,7 +39,7 @@ async def due(
 
 
 @router.get("/sla", summary="Share of tasks completed within 30 min and 2 h of due", responses=responses())
-async def sla(db: StorageDep, since: UtcDatetime | None = None) -> Sla:
+async def sla(db: StorageDep, since: QueryInstant | None = None) -> Sla:
     return service.sla(db, since=since)
 
 

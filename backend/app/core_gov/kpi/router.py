@@ -5,7 +5,7 @@ from fastapi import APIRouter, Response
 from ..http import Page, SettingsDep, StorageDep, paginate, responses
 from . import service
 from ..fields import Key
-from ..storage import UtcDatetime
+from ..storage import QueryInstant
 from .schemas import KpiDay, KpiEvent, KpiEventCreate
 
 router = APIRouter(prefix="/kpi", tags=["kpi"])
@@ -20,7 +20,7 @@ def record_event(db: StorageDep, body: KpiEventCreate) -> KpiEvent:
 @router.get("/events", summary="List KPI events, oldest first by `at`", responses=responses())
 async def list_events(
     db: StorageDep, response: Response, page: Page, metric: Key | None = None, domain: Key | None = None,
-    since: UtcDatetime | None = None, until: UtcDatetime | None = None,
+    since: QueryInstant | None = None, until: QueryInstant | None = None,
 ) -> list[KpiEvent]:
     """`since` is inclusive, `until` exclusive; both need an offset."""
     return paginate(response, service.events(db, metric=metric, domain=domain, since=since, until=until), page)
@@ -29,7 +29,7 @@ async def list_events(
 @router.get("/summary", summary="Per metric per local day (VALHALLA_TZ): count, mean value, success rate", responses=responses())
 async def summary(
     db: StorageDep, settings: SettingsDep, response: Response, page: Page, metric: Key | None = None,
-    domain: Key | None = None, since: UtcDatetime | None = None, until: UtcDatetime | None = None,
+    domain: Key | None = None, since: QueryInstant | None = None, until: QueryInstant | None = None,
 ) -> list[KpiDay]:
     """The success rate counts only events that carry `success` (`success_events`); null when none do."""
     return paginate(response, service.summary(db, settings.zone, metric=metric, domain=domain, since=since, until=until), page)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from ..http import Page, SettingsDep, StorageDep, etag, paginate, responses
-from ..storage import UtcDatetime
+from ..storage import QueryInstant
 from . import service
 from .schemas import (
     ReleaseInput, Reservation, ReservationStatus, ReserveInput, RiskEvent, RiskEventKind, RiskPolicy, RiskPolicyUpsert,
@@ -62,7 +62,7 @@ async def snapshot(db: StorageDep, settings: SettingsDep) -> RiskSnapshot:
 @router.get("/events", summary="Risk events: reserves, denials, settlements, releases, GLOBAL raises", responses=responses())
 async def list_events(
     db: StorageDep, response: Response, page: Page,
-    engine: str | None = None, kind: RiskEventKind | None = None, since: UtcDatetime | None = None,
+    engine: str | None = None, kind: RiskEventKind | None = None, since: QueryInstant | None = None,
 ) -> list[RiskEvent]:
     found = service.events(db, engine=engine.strip().upper() if engine else None, kind=kind, since=since)
     return paginate(response, found, page)

@@ -4,10 +4,10 @@ from .clock import FrozenClock, SystemClock
 from .collection import Records, select
 from .engine import Storage
 from .ids import new_id
-from .records import AuditEntry, BadText, Collection, Entry, Input, Log, Record, Singleton, TextFile, UtcDatetime, audit_log, matches
+from .records import AuditEntry, BadText, Collection, Entry, Input, Log, QueryInstant, Record, Singleton, TextFile, UtcDatetime, audit_log, matches
 from .transaction import Transaction, actor
 
 __all__ = [
-    "AuditEntry", "BadText", "Collection", "Entry", "FrozenClock", "Input", "Log", "Record", "Records", "Singleton", "Storage",
+    "AuditEntry", "BadText", "Collection", "Entry", "FrozenClock", "Input", "Log", "QueryInstant", "Record", "Records", "Singleton", "Storage",
     "SystemClock", "TextFile", "Transaction", "UtcDatetime", "actor", "audit_log", "matches", "new_id", "select",
 ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Annotated, Any, Callable, Generic, Sequence, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, GetCoreSchemaHandler
+from pydantic import AfterValidator, BeforeValidator, AwareDatetime, BaseModel, ConfigDict, GetCoreSchemaHandler
 from pydantic_core import CoreSchema, core_schema
 
 
@@ -33,6 +33,10 @@ def _not_a_number(value: Any) -> Any:
     if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.match(value)):
         raise ValueError("expected ISO 8601 text (e.g. 2026-01-05 or 2026-01-05T15:00:00Z), not a number")
     return value
+
+
+# An instant given in a query string: ISO 8601 text, never an epoch number ("0.5" is not 1970).
+QueryInstant = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_to_utc)]
 
 
 class Input(BaseModel):
