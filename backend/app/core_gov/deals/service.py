@@ -23,7 +23,7 @@ from ..fields import country_of, totals_by_currency
 from ..golive import service as golive_service
 from ..property import service as property_service
 from ..regression import service as regression_service
-from ..storage import Storage, Transaction, actor, archive
+from ..storage import Storage, Transaction, actor, archive, search, select
 from . import store
 from .schemas import (
     DEAL_STARTS, Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, Finalization,
@@ -64,21 +64,13 @@ def require_deal(db: Storage, deal_id: str, *, field: str = "deal_id") -> Deal:
 def list_deals(
     db: Storage, *, stage: str | None = None, province: str | None = None, tag: str | None = None,
     city: str | None = None, q: str | None = None,
-) -> list[Deal]:
-    needle = q.strip().casefold() if q and q.strip() else None
-    city_key = city.strip().casefold() if city else None
-    tag_key = tag.strip().lower() if tag else None
-    found = []
-    for d in db.list(store.deals):
-        if (stage and d.stage != stage) or (province and d.province != province) or (tag_key and tag_key not in d.tags):
-            continue
-        if city_key and d.city.casefold() != city_key:
-            continue
-        if needle and needle not in d.address.casefold() and needle not in d.city.casefold() and (
-            d.seller_name is None or needle not in d.seller_name.casefold()
-        ):
-            continue
-        found.append(d)
+) -> Sequence[Deal]:
+    """Deals in creation order; city ignores case, q is found in the address, city or seller name."""
+    found = select(db.list(store.deals), {"stage": stage, "province": province, "tags": tag.strip().lower() if tag else None})
+    if city and city.strip():
+        found = search(found, city.strip(), ("city",), whole=True)
+    if q and q.strip():
+        found = search(found, q.strip(), ("address", "city", "seller_name"))
     return found
 
 

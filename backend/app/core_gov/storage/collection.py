@@ -167,6 +167,12 @@ class Records(Sequence[R]):
             i += take
         return out
 
+    def pairs(self) -> Iterator[tuple[Seg, int]]:
+        """(segment, position) of every record, in order."""
+        for seg in self.segs:
+            for j in range(len(seg)):
+                yield seg, j
+
     def locate(self, record_id: str) -> tuple[Seg, int] | None:
         for seg in reversed(self.segs):  # recent records are looked up most
             pos = seg.position(record_id)
@@ -198,6 +204,9 @@ class Selection(Records[R]):
         for seg, j in self._picks:
             yield self._model(seg, j)
 
+    def pairs(self) -> Iterator[tuple[Seg, int]]:
+        return iter(self._picks)
+
     def frags(self, start: int = 0, stop: int | None = None) -> list[bytes]:
         out = []
         for seg, j in self._picks[start:stop]:
@@ -223,11 +232,29 @@ def select(records: Sequence[T], filters: dict[str, Any]) -> Sequence[T]:
     fields = records.model.model_fields
     plain = {(fields[k].serialization_alias or fields[k].alias or k) if k in fields else k: pydantic_core.to_jsonable_python(v) for k, v in wanted.items()}
     needles = [orjson.dumps(v) for v in plain.values() if _scalar(v)]  # a field's value or a list's item
-    picks = []
-    for seg in records.segs:
-        for j, frag in enumerate(seg.frags):
-            if all(n in frag for n in needles) and _json_matches(orjson.loads(frag), plain):
-                picks.append((seg, j))
+    picks = [
+        (seg, j) for seg, j in records.pairs()
+        if all(n in seg.frags[j] for n in needles) and _json_matches(orjson.loads(seg.frags[j]), plain)
+    ]
+    return Selection(records, picks)  # type: ignore[return-value]
+
+
+def search(records: Sequence[T], text: str, fields: tuple[str, ...], *, whole: bool = False) -> Sequence[T]:
+    """The records where one of ``fields`` (text) contains ``text``, or equals it with
+    ``whole``, ignoring case. On a collection the stored JSON is searched first (for ASCII text)
+    and only candidates are parsed."""
+    key = text.casefold()
+
+    def hit(values: list[Any]) -> bool:
+        return any(isinstance(v, str) and (v.casefold() == key if whole else key in v.casefold()) for v in values)
+
+    if not isinstance(records, Records):
+        return [r for r in records if hit([getattr(r, f) for f in fields])]
+    quick = re.compile(re.escape(text.encode()), re.IGNORECASE) if text.isascii() else None
+    picks = [
+        (seg, j) for seg, j in records.pairs()
+        if (quick is None or quick.search(seg.frags[j])) and hit([orjson.loads(seg.frags[j]).get(f) for f in fields])
+    ]
     return Selection(records, picks)  # type: ignore[return-value]
 
 
