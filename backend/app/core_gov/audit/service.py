@@ -9,15 +9,16 @@ describe, so there is no write path here.
 from __future__ import annotations
 
 import heapq
+import itertools
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 from ..comms import service as comms_service
 from ..contracts import service as contracts_service
 from ..deals import service as deals_service
 from ..offers import service as offers_service
 from ..pros import service as pros_service
-from ..storage import AuditEntry, Storage, matches
+from ..storage import AuditEntry, Log, Storage, matches
 from . import store
 from .schemas import Finding, ScanResult, Severity
 
@@ -31,20 +32,42 @@ def entries(
     since: datetime | None = None,
     until: datetime | None = None,
     newest_first: bool = True,
-) -> list[AuditEntry]:
+) -> Sequence[AuditEntry]:
     modules = sorted({d.module for d in db.declared()})
     if module is not None:
         modules = [m for m in modules if m == module]
-    logs = [db.entries(store.trail(m)) for m in modules]
+    logs = [store.trail(m) for m in modules]
+    if newest_first and entity_id is None and action is None and since is None and until is None:
+        return _Latest(db, logs)  # the first page reads a page from the end of each log
     out = []
-    for e in heapq.merge(*logs, key=lambda e: e.at):
+    for e in heapq.merge(*(db.newest_first(log) for log in logs), key=lambda e: e.at, reverse=True):
         if since is not None and e.at < since:
             continue
         if until is not None and e.at >= until:
             continue
         if matches(e, {"entity_id": entity_id, "action": action}):
             out.append(e)
-    return out[::-1] if newest_first else out
+    return out if newest_first else out[::-1]
+
+
+class _Latest(Sequence[AuditEntry]):
+    """The whole trail newest first, read from the end of each log only as far as a page needs;
+    its length is the logs' line counts."""
+
+    def __init__(self, db: Storage, logs: list[Log[AuditEntry]]):
+        self.db, self.logs = db, logs
+
+    def __len__(self) -> int:
+        return sum(self.db.count(log) for log in self.logs)
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if not isinstance(i, slice) or (i.step or 1) != 1 or (i.start or 0) < 0 or (i.stop is not None and i.stop < 0):
+            return list(self)[i]
+        merged = heapq.merge(*(self.db.newest_first(log) for log in self.logs), key=lambda e: e.at, reverse=True)
+        return list(itertools.islice(merged, i.start or 0, i.stop))
+
+    def __iter__(self) -> Iterator[AuditEntry]:
+        return heapq.merge(*(self.db.newest_first(log) for log in self.logs), key=lambda e: e.at, reverse=True)
 
 
 # ============================================================================ the internal auditor

@@ -74,6 +74,7 @@ class Storage:
         self._listings: dict[str, tuple[Any, list[str]]] = {}
         self._views: dict[Collection, Records] = {}
         self._seeds: dict[Collection, Seg] = {}
+        self._line_counts: dict[Log, tuple[int, int, int]] = {}  # inode, size counted, complete lines
         self._modules: dict[str, _Module] = {}
         self._modules_lock = threading.Lock()
         self.warm = Warm(WARM_RECORDS)
@@ -145,16 +146,26 @@ class Storage:
         return self._load(Part(d)).value
 
     def count(self, d: Descriptor) -> int:
-        """Records in a file: a log's complete lines are counted without parsing them."""
+        """Records in a file: a log's complete lines are counted without parsing them, and only
+        the lines appended since the last count are read."""
         if isinstance(d, Collection):
             return len(self.list(d))
         if isinstance(d, (Singleton, TextFile)):
             return int(self.path(d).exists())
-        cached = self._cache.get(Part(d))
-        if cached is not None and cached.value is not NOT_READ and cached.key == files.stat_key(self.path(d)):
-            return len(cached.value)
-        snap = files.read_snapshot(self.path(d))
-        return 0 if snap is None else snap[1].count(b"\n")
+        key = files.stat_key(self.path(d))
+        if key is None:
+            return 0
+        known = self._line_counts.get(d)
+        start, count = (known[1], known[2]) if known is not None and known[0] == key[2] and known[1] <= key[1] else (0, 0)
+        count += files.count_lines(self.path(d), start, key[1])
+        self._line_counts[d] = (key[2], key[1], count)
+        return count
+
+    def newest_first(self, d: Log[E]) -> Iterator[E]:
+        """A log's entries from the last to the first, parsed as they are read from the end of
+        the file and never kept: the first page of a long history costs a page."""
+        for lineno, line in files.lines_backwards(self.path(d)):
+            yield formats.parse_line(d, line, lineno)
 
     def check(self, d: Descriptor, *, deep: bool = False) -> list[str]:
         """Raise StoreCorrupt if a file is bad; return warnings (a torn log tail). Shallow (for

@@ -169,6 +169,53 @@ def ends_with_newline(path: Path, size: int) -> bool:
     return has_bytes_at(path, size - 1, b"\n")
 
 
+def count_lines(path: Path, start: int, stop: int) -> int:
+    """Newlines in bytes [start, stop) of a file, read in chunks."""
+    count = 0
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = stop - start
+        while left > 0:
+            chunk = f.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            left -= len(chunk)
+    return count
+
+
+def lines_backwards(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The complete lines of a file from the last to the first, read in chunks from the end.
+    Line numbers count from the end (-1 is the last line); what follows the last newline (a
+    torn line) is left out."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with f:
+        pos = os.fstat(f.fileno()).st_size
+        rest, started, number = b"", False, 0
+        while pos > 0:
+            size = min(65536, pos)
+            pos -= size
+            f.seek(pos)
+            block = f.read(size) + rest
+            if not started:
+                cut = block.rfind(b"\n")
+                if cut < 0:
+                    rest = block  # still inside the torn tail
+                    continue
+                block, started = block[:cut], True
+            parts = block.split(b"\n")
+            rest = parts[0]
+            for line in reversed(parts[1:]):
+                if line.strip():
+                    number -= 1
+                    yield number, line
+        if started and rest.strip():
+            yield number - 1, rest
+
+
 def stat_key(path: Path) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path)
