@@ -79,7 +79,9 @@ class Record(BaseModel):
     the next write, which would lose what the operator typed by hand.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Defaults are validated like any value, so a float field's default of 2500 is stored and
+    # answered as 2500.0, as the same value sent by a client is.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     id: str
     created_at: UtcDatetime
@@ -90,7 +92,9 @@ class Record(BaseModel):
 class Entry(BaseModel):
     """A line of an append-only log."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Defaults are validated like any value, so a float field's default of 2500 is stored and
+    # answered as 2500.0, as the same value sent by a client is.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     id: str
     at: UtcDatetime
