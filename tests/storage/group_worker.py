@@ -3,30 +3,18 @@ the given step occurrence. argv: data_dir step occurrence. Prints "ack <title>" 
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 import threading
 
-from app.core_gov.storage import Storage, commit
+from app.core_gov.storage import Storage
 
+from tests.storage.faults import ack, kill_at
 from tests.storage.models import events, notes
 
 
 def main() -> None:
     data_dir, step, occurrence = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    seen = 0
-    lock = threading.Lock()
-
-    def fault(name: str) -> None:
-        nonlocal seen
-        if name == step:
-            with lock:
-                seen += 1
-                if seen == occurrence:
-                    os.kill(os.getpid(), signal.SIGKILL)
-
-    commit.FAULT = fault
+    kill_at(step, occurrence)
     db = Storage(data_dir)
 
     def work(w: int) -> None:
@@ -35,9 +23,7 @@ def main() -> None:
             with db.transaction("t_notes") as tx:
                 tx.add(notes, {"title": title})
                 tx.append(events, {"kind": title})
-            with lock:  # whole lines: print from several threads interleaves
-                sys.stdout.write(f"ack {title}\n")
-                sys.stdout.flush()
+            ack(title)
 
     threads = [threading.Thread(target=work, args=(w,)) for w in range(6)]
     for t in threads:

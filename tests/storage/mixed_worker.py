@@ -8,37 +8,20 @@ returned. With a step, the process SIGKILLs itself at that step's occurrence.
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 import threading
 
-from app.core_gov.storage import Storage, commit
+from app.core_gov.storage import Storage
 
+from tests.storage.faults import ack, kill_at
 from tests.storage.models import counter, events, notes, others
 
 
 def main() -> None:
     data_dir, threads, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     step, occurrence = (sys.argv[4], int(sys.argv[5])) if len(sys.argv) > 4 else (None, 0)
-    lock = threading.Lock()
-    seen = 0
-
-    def fault(name: str) -> None:
-        nonlocal seen
-        if name == step:
-            with lock:
-                seen += 1
-                if seen == occurrence:
-                    os.kill(os.getpid(), signal.SIGKILL)
-
-    commit.FAULT = fault
+    kill_at(step, occurrence)
     db = Storage(data_dir)
-
-    def ack(title: str) -> None:
-        with lock:
-            sys.stdout.write(f"ack {title}\n")
-            sys.stdout.flush()
 
     def work(t: int) -> None:
         for i in range(rounds):
