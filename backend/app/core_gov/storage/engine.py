@@ -74,6 +74,8 @@ class Storage:
         self._listings: dict[str, tuple[Any, list[str]]] = {}
         self._views: dict[Collection, Records] = {}
         self._seeds: dict[Collection, Seg] = {}
+        self._segment_parts: dict[Collection, tuple[list[int], list[tuple[Part, str]]]] = {}
+        self._numbers_seen: dict[Collection, tuple[list[str], list[int]]] = {}  # per folder listing
         self._line_counts: dict[Log, tuple[int, int, int]] = {}  # inode, size counted, complete lines
         self._modules: dict[str, _Module] = {}
         self._modules_lock = threading.Lock()
@@ -194,8 +196,15 @@ class Storage:
     # ---------------------------------------------------------------- the cache
 
     def _records(self, d: Collection[R]) -> Records[R]:
-        """The collection as on disk now, reusing every segment whose file did not change."""
-        segs = [self._load(Part(d, n)).value for n in self._numbers(d)]
+        """The collection as on disk now, reusing every segment whose file did not change (one
+        stat per segment: the fast path below avoids all but that)."""
+        parts = self._parts(d)
+        segs = []
+        for part, path in parts:
+            cached = self._cache.get(part)
+            if cached is None or cached.key != files.stat_key_str(path):
+                cached = self._load(part)
+            segs.append(cached.value)
         if not segs and d.seed is not None:
             if d not in self._seeds:
                 self._seeds[d] = formats.seed_segment(d, Part(d).relpath, self.now())
@@ -205,6 +214,15 @@ class Storage:
             view = self._views[d] = Records(d.model, segs, self.warm)
         return view  # type: ignore[return-value]
 
+    def _parts(self, d: Collection) -> list[tuple[Part, str]]:
+        """Each segment's Part and path, made again only when the segment numbers change."""
+        numbers = self._numbers(d)
+        known = self._segment_parts.get(d)
+        if known is None or known[0] != numbers:
+            folder = str(self.data_dir / d.module)
+            known = self._segment_parts[d] = (numbers, [(Part(d, n), os.path.join(folder, segment_filename(d, n))) for n in numbers])
+        return known[1]
+
     def _numbers(self, d: Collection, *, fresh: bool = False) -> list[int]:
         """Segment numbers on disk, from the folder listing (re-read when the folder changed)."""
         folder = self.data_dir / d.module
@@ -213,7 +231,10 @@ class Storage:
         if fresh or cached is None or cached[0] != key:
             names = os.listdir(folder) if key is not None else []
             cached = self._listings[d.module] = (key, names)
-        return segment_numbers(d, cached[1])
+        known = self._numbers_seen.get(d)
+        if known is None or known[0] is not cached[1]:
+            known = self._numbers_seen[d] = (cached[1], segment_numbers(d, cached[1]))
+        return known[1]
 
     def _load(self, part: Part, *, locked: bool = False, parse: bool = True) -> Loaded:
         """The file's cached state, re-read when its stat key changed. Under the lock a log's
