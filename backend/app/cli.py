@@ -1,4 +1,5 @@
-"""The ``valhalla`` command: serve, verify, backup, restore, snapshot, seed-demo, dncl import.
+"""The ``valhalla`` command: serve, verify, backup, restore, snapshot, seed-demo, dncl import,
+deals import.
 
 Every failure prints one clear line to stderr and exits non-zero (1 for a problem found,
 2 for bad usage or configuration)."""
@@ -170,6 +171,49 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ valhalla deals import FILE
+
+
+def cmd_deals_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Import a lead list from a CSV file, read in chunks (never whole), as POST /core/deals/import does."""
+    from functools import partial
+
+    from .core_gov.deals import service as deals_service
+
+    storage = _storage(settings)
+    for line in ensure_format(settings.data_dir, backup=lambda: archive.backup(storage)):
+        print(line, file=sys.stderr)
+    try:
+        with open(args.file, "rb") as f:
+            result = deals_service.import_csv(storage, iter(partial(f.read, 1 << 20), b""))
+    except CoreError as e:
+        print(f"error: {args.file}: {_message(e)}", file=sys.stderr)
+        return 1
+    print(f"imported {args.file}: added {result.added}, duplicates {result.duplicates}, invalid rows {result.invalid_count}")
+    for p in result.invalid[:10]:
+        print(f"  line {p.row}: {p.field}: {p.message}")
+    if result.backup:
+        print(f"  backed up the data dir first to {result.backup}")
+    return 0
+
+
+def _message(e: CoreError) -> str:
+    """The sentence of a refusal (a 422's first message, a 409's message)."""
+    if isinstance(e.detail, list):
+        return e.detail[0]["msg"]
+    return e.detail.get("message", str(e.detail)) if isinstance(e.detail, dict) else str(e.detail)
+
+
+def _add_deals_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    deals = sub.add_parser("deals", help="the deal pipeline").add_subparsers(dest="deals_command", required=True)
+    load = deals.add_parser("import", parents=[common], help="import leads from a CSV file (as POST /core/deals/import)")
+    load.add_argument("file", help="CSV, UTF-8, header row first (required columns: address, city, province)")
+    load.set_defaults(func=cmd_deals_import)
+
+
+# ------------------------------------------------------------------
+
+
 def _keep(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more (the archive just written is always kept), not {text}")
@@ -250,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--force", action="store_true", help="seed a data dir that already holds data (backed up first)")
     seed.set_defaults(func=cmd_seed_demo)
     _add_dncl_parser(sub)
+    _add_deals_parser(sub, common)
     return parser
 
 

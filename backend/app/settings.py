@@ -47,6 +47,7 @@ class Settings:
     token: str | None = None
     tz: str = "America/Toronto"
     max_body: int = 1024 * 1024
+    max_import: int = 1024**3  # a CSV import's body, streamed (VALHALLA_MAX_BODY does not apply)
     cors_origins: tuple[str, ...] = field(default=())
     allowed_hosts: tuple[str, ...] = field(default=())
 
@@ -111,6 +112,7 @@ class Settings:
             token=token,
             tz=tz,
             max_body=integer("MAX_BODY", cls.max_body, 1024, 1024**3),
+            max_import=integer("MAX_IMPORT", cls.max_import, 1024, 1024**4),
             cors_origins=origins,
             allowed_hosts=tuple(hosts),
         )

@@ -7,8 +7,9 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Iterable, Sequence, TypeVar
+from typing import Annotated, Any, Iterable, Iterator, Sequence, TypeVar
 
+import anyio
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -109,7 +110,7 @@ _DESCRIPTIONS = {
     404: "No such record",
     409: "Refused by a rule: detail.code names it",
     412: "If-Match does not match the record's version",
-    413: "Body over VALHALLA_MAX_BODY",
+    413: "Body over VALHALLA_MAX_BODY, or a streamed CSV import over its limit (VALHALLA_MAX_IMPORT)",
     422: "Invalid input: detail names the field",
     423: "Execution halted: go_live_disabled or kill_switch_engaged",
     503: "A data file is corrupt or the disk refused the write: detail names the file",
@@ -228,6 +229,7 @@ class CoreMiddleware:
     def __init__(self, app: Any, settings: Settings, routes: Iterable[tuple[str, APIRoute]] = ()):
         self.app = app
         self.max_body = settings.max_body
+        self.max_import = settings.max_import
         self.token = settings.token.encode() if settings.token else None
         self.hosts = settings.hosts
         self.origins = frozenset(o.rstrip("/").lower() for o in settings.cors_origins)
@@ -241,9 +243,9 @@ class CoreMiddleware:
         if refusal:
             return await _reply(send, *refusal)
         # A route named in STREAMED_BODIES reads its own body in chunks, up to its own limit.
-        streamed = STREAMED_BODIES.get(scope["path"])
+        streamed = self._stream_limit(scope["path"])
         if streamed is not None:
-            receive = _capped(receive, streamed)
+            receive = _capped(receive, *streamed)
         body = bytearray()
         more = streamed is None
         while more:
@@ -308,12 +310,18 @@ class CoreMiddleware:
             return 422, [{"loc": ["header", "x-actor"], "msg": "1-64 letters, digits, spaces or . @ : + - _", "type": "value_error"}]
 
         declared = headers.get(b"content-length")
-        limit = STREAMED_BODIES.get(path)
-        if limit is not None and declared is not None and (not declared.isdigit() or int(declared) > limit):
-            return 413, f"body over the limit of {limit} bytes for {path}"
-        if limit is None and declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            return 413, f"body over the limit of {self.max_body} bytes (VALHALLA_MAX_BODY)"
+        limit, too_large = self._stream_limit(path) or (self.max_body, f"body over the limit of {self.max_body} bytes (VALHALLA_MAX_BODY)")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return 413, too_large
         return None
+
+    def _stream_limit(self, path: str) -> tuple[int, str] | None:
+        """(the most bytes, the 413 message) of a route that streams its body; None for the others."""
+        if path not in STREAMED_BODIES:
+            return None
+        own = STREAMED_BODIES[path]
+        limit = own or self.max_import
+        return limit, f"body over the limit of {limit} bytes " + (f"for {path}" if own else "(VALHALLA_MAX_IMPORT)")
 
     def _body_refusal(self, scope: dict, headers: dict[bytes, bytes], body: bytearray | None) -> tuple | None:
         """Every body in the media type its route declares (JSON where it declares none): a
@@ -342,12 +350,22 @@ class CoreMiddleware:
         return None
 
 
-# path -> the most bytes its route reads with request.stream() (the route registers itself here).
-# Streamed bodies are CSV imports: they must be sent as text/csv.
-STREAMED_BODIES: dict[str, int] = {}
+# path -> the most bytes its route reads with ``body_chunks`` (None: VALHALLA_MAX_IMPORT, 1 GiB by
+# default); the route registers itself here. Streamed bodies are CSV imports: sent as text/csv.
+STREAMED_BODIES: dict[str, int | None] = {}
 
 
-def _capped(receive: Any, limit: int) -> Any:
+def body_chunks(request: Request) -> Iterator[bytes]:
+    """The request body chunk by chunk as it arrives, for a plain-def route (it runs in a worker thread)."""
+    stream = request.stream()
+    while True:
+        try:
+            yield anyio.from_thread.run(stream.__anext__)
+        except StopAsyncIteration:
+            return
+
+
+def _capped(receive: Any, limit: int, too_large: str) -> Any:
     """receive, refusing (413 from the route reading it) a body that grows over ``limit``."""
     seen = 0
 
@@ -356,7 +374,7 @@ def _capped(receive: Any, limit: int) -> Any:
         message = await receive()
         seen += len(message.get("body", b""))
         if seen > limit:
-            raise PayloadTooLarge(f"body over the limit of {limit} bytes")
+            raise PayloadTooLarge(too_large)
         return message
 
     return capped

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Iterator
+from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Query, Request, Response
 
-from ..http import STREAMED_BODIES, IfMatch, Page, ReasonQuery, StorageDep, etag, paginate, responses
+from ..http import STREAMED_BODIES, IfMatch, Page, ReasonQuery, StorageDep, body_chunks, etag, paginate, responses
 from ..storage import QueryInstant
 from . import service
 from .schemas import (
@@ -21,16 +20,6 @@ router = APIRouter(prefix="/comms", tags=["comms"])
 # VALHALLA_MAX_BODY; 256 MiB holds more than the whole national list.
 DNCL_MAX_BODY = 256 * 1024 * 1024
 STREAMED_BODIES["/core/comms/suppressions/import"] = DNCL_MAX_BODY
-
-
-def _body_chunks(request: Request) -> Iterator[bytes]:
-    """The request body chunk by chunk, for a plain-def route (it runs in a worker thread)."""
-    stream = request.stream()
-    while True:
-        try:
-            yield anyio.from_thread.run(stream.__anext__)
-        except StopAsyncIteration:
-            return
 
 
 # ---------------------------------------------------------------------------- drafts
@@ -125,7 +114,7 @@ def import_dncl(db: StorageDep, request: Request, list_date: date) -> ImportResu
     invalid; 409 dncl_list_older when a copy it would replace holds a newer list. Otherwise
     `invalid` lists the first 100 bad rows by file line (a header is line 1), with `invalid_count`.
     Calls need their area code's copy at most 31 days old. The data dir is backed up first."""
-    return service.import_dncl(db, list_date=list_date, chunks=_body_chunks(request))
+    return service.import_dncl(db, list_date=list_date, chunks=body_chunks(request))
 
 
 @router.get("/suppressions/imports", summary="National DNCL lists imported", responses=responses())

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from ..fields import Region
-from ..http import IfMatch, Page, StorageDep, etag, paginate, responses
+from ..http import STREAMED_BODIES, IfMatch, Page, StorageDep, body_chunks, etag, paginate, responses
 from . import service
 from .schemas import (
     Activity, ActivityCreate, Deal, DealCreate, DealsSummary, DealUpdate, Finalization, ImportResult, Stage, StageChange,
@@ -18,7 +18,7 @@ CSV_EXAMPLE = (
     "Jane Roy,416-555-0199,12 Elm Street,Hamilton,ON,190000,vacant;probate\n"
     "Raj Patel,(604) 555-0142,8 Oak Ave,Surrey,BC,,\n"
 )
-CsvBody = Annotated[bytes, Body(media_type="text/csv", description="CSV text, UTF-8, header row first")]
+STREAMED_BODIES["/core/deals/import"] = None  # read in chunks, up to VALHALLA_MAX_IMPORT
 
 
 @router.post("", status_code=201, summary="Create a deal (a lead)", responses=responses(409))
@@ -46,20 +46,25 @@ async def deals_summary(db: StorageDep) -> DealsSummary:
 
 
 @router.post(
-    "/import", status_code=201, summary="Import leads from CSV text (Content-Type: text/csv)", responses=responses(409),
-    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"example": CSV_EXAMPLE}}}},
+    "/import", status_code=201, summary="Import leads from CSV text (Content-Type: text/csv)", responses=responses(409, 413),
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {
+        "schema": {"type": "string", "description": "CSV text, UTF-8, header row first"}, "example": CSV_EXAMPLE,
+    }}}},
 )
-def import_deals(db: StorageDep, body: CsvBody) -> ImportResult:
-    """`curl --data-binary @leads.csv -H 'Content-Type: text/csv'`. Line 1 is the header.
-    Required columns: address, city, province. Allowed: seller_name, seller_phone, seller_email,
-    address, city, province, country, property_id, property_type, lead_source, lead_score,
-    arv_estimate, repairs_estimate, asking_price, mao, offer_amount, assignment_fee_target,
-    costs_estimate, tags (separated by `;` or `|`), notes, currency. Bad rows are reported as
-    `invalid` [{row (file line number), field, message}] and the good rows kept; an address
-    already on a deal or earlier in the file (ignoring case, spacing, punctuation and Street/St,
-    Avenue/Ave...) in the same city is skipped and counted in `duplicates`. All rows land in one
-    write. A wrong header, non-UTF-8 bytes or an empty file is 422 and nothing is written."""
-    return service.import_csv(db, body)
+def import_deals(db: StorageDep, request: Request) -> ImportResult:
+    """`curl --data-binary @leads.csv -H 'Content-Type: text/csv'`. The body is read as it arrives
+    (up to VALHALLA_MAX_IMPORT, 1 GiB by default; VALHALLA_MAX_BODY does not apply). Line 1 is the
+    header. Required columns: address, city, province. Allowed: seller_name, seller_phone,
+    seller_email, address, city, province, country, property_id, property_type, lead_source,
+    lead_score, arv_estimate, repairs_estimate, asking_price, mao, offer_amount,
+    assignment_fee_target, costs_estimate, tags (separated by `;` or `|`), notes, currency. Bad rows
+    are reported as `invalid` [{row (file line number), field, message}] (the first 100 rows, with
+    `invalid_count`) and the good rows kept; an address already on a deal or earlier in the file
+    (ignoring case, spacing, punctuation and Street/St, Avenue/Ave...) in the same city is skipped
+    and counted in `duplicates` (the first 100 listed in `duplicate_rows`). All rows land in one
+    write with one audit entry (the file's sha256 and the counts). A wrong header, non-UTF-8 bytes,
+    an empty file or more than 1 % invalid rows is 422 and nothing is written."""
+    return service.import_csv(db, body_chunks(request))
 
 
 @router.get("/{deal_id}", summary="Get a deal", responses=responses(404))

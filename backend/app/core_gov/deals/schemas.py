@@ -173,7 +173,7 @@ class DealsSummary(BaseModel):
 
 
 class InvalidRow(BaseModel):
-    row: int
+    row: int = Field(description="The file line number (the header is line 1)")
     field: str
     message: str
 
@@ -181,14 +181,15 @@ class InvalidRow(BaseModel):
 class DuplicateRow(BaseModel):
     row: int
     address: str
-    duplicate_of: str
+    duplicate_of: str = Field(description="The deal at that address, or `row N` for an earlier row of the file")
 
 
 class ImportResult(BaseModel):
     added: int
-    duplicates: int
-    invalid: list[InvalidRow]
-    duplicate_rows: list[DuplicateRow] = []
+    duplicates: int = Field(description="Rows skipped: the address is on a deal already, or on an earlier row")
+    invalid: list[InvalidRow] = Field(description="The problems of the first 100 invalid rows (one per bad field)")
+    invalid_count: int = Field(0, description="Invalid rows in all")
+    duplicate_rows: list[DuplicateRow] = Field([], description="The first 100 duplicate rows")
     backup: str | None = None  # the safety backup taken before the import wrote anything
 
 

@@ -3,16 +3,22 @@ offer_made -> under_contract -> assigned), any open deal may die, and `closed` c
 finalize (every checklist item ok, from `assigned`); other modules move it only through
 set_stage_by_system. expected_spread = assignment_fee_target - costs_estimate, always computed.
 Every stage change is also an activity. Creating (one deal or a CSV import) is refused while the
-`deals` domain is throttled; an import is one transaction and skips duplicate addresses, and backs
-up the data dir before it writes (logged)."""
+`deals` domain is throttled; an import is one transaction with one audit entry, skips duplicate
+addresses, is refused whole when over 1 % of its rows are invalid, and backs up the data dir
+before it writes (logged)."""
 
 from __future__ import annotations
 
+import codecs
 import csv
+import hashlib
 import io
 import re
-from typing import Any, Iterable, Sequence
+import tempfile
+from dataclasses import dataclass, field
+from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
+import pydantic_core
 from pydantic import ValidationError
 
 from ..contracts import service as contracts_service
@@ -23,7 +29,7 @@ from ..fields import country_of, totals_by_currency
 from ..golive import service as golive_service
 from ..property import service as property_service
 from ..regression import service as regression_service
-from ..storage import Storage, Transaction, actor, archive, search, select
+from ..storage import Records, Storage, Transaction, actor, archive, search, select
 from . import store
 from .schemas import (
     DEAL_STARTS, Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, Finalization,
@@ -226,9 +232,16 @@ def record_offer(db: Storage, deal_id: str, *, offer_amount: float, evidence_id:
 
 
 # ---------------------------------------------------------------------------------- CSV import
+#
+# A lead list is read as it arrives (an HTTP body or a file, in chunks): each row is checked and
+# the good ones spooled to a temporary file, so memory does not grow with the file. A file that
+# is not UTF-8 text, is empty or has more than 1 % invalid rows changes nothing. The good rows
+# are then added in one transaction, duplicates judged under its lock, with one audit entry.
 
 REQUIRED_COLUMNS = ("address", "city", "province")
 ALLOWED_COLUMNS = tuple(n for n in DealCreate.model_fields if n != "stage")  # an import adds leads
+SHOWN = 100  # invalid and duplicate rows an answer lists; the counts cover every row
+MAX_INVALID = 0.01  # a file with a larger share of invalid rows is refused whole
 _PUNCT = re.compile(r"[^\w\s]")
 _SPACE = re.compile(r"\s+")
 _ABBREV = {
@@ -246,21 +259,52 @@ def address_key(address: str, city: str) -> str:
     return " ".join(_ABBREV.get(w, w) for w in words) + "|" + town
 
 
-def _decode(raw: bytes) -> str:
+def _not_utf8(e: UnicodeDecodeError, lines_before: int) -> InvalidField:
+    line = lines_before + e.object[: e.start].count(b"\n") + 1
+    return InvalidField(("body",), f"the file is not UTF-8 text (byte 0x{e.object[e.start]:02x} on line {line}); save it as 'CSV UTF-8'; nothing was imported")
+
+
+def _lines(chunks: Iterable[bytes], digest: Any) -> Iterator[str]:
+    """The text lines of a UTF-8 file read in chunks of any size, endings kept (as csv wants
+    them; a "\r\n" split between two chunks is one ending). 422 at a byte that is not UTF-8 or NUL."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    rest, newlines = "", 0
+    for chunk in chunks:
+        digest.update(chunk)
+        if b"\x00" in chunk:
+            line = newlines + chunk[: chunk.index(b"\x00")].count(b"\n") + 1
+            raise InvalidField(("body",), f"line {line} holds a NUL byte: this is not a text CSV file; nothing was imported")
+        try:
+            text = rest + decoder.decode(chunk)
+        except UnicodeDecodeError as e:
+            raise _not_utf8(e, newlines) from None
+        newlines += chunk.count(b"\n")
+        cut = max(text.rfind("\n"), text.rfind("\r", 0, len(text) - 1)) + 1  # a last "\r" may precede a "\n"
+        yield from io.StringIO(text[:cut], newline="")
+        rest = text[cut:]
     try:
-        text = raw.decode("utf-8-sig")
+        rest += decoder.decode(b"", final=True)
     except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise InvalidField(("body",), f"the file is not UTF-8 text (byte 0x{raw[e.start]:02x} on line {line}); save it as 'CSV UTF-8'") from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise InvalidField(("body",), f"line {line} holds a NUL byte: this is not a text CSV file")
-    if not text.strip():
-        raise InvalidField(("body",), f"the file is empty: expected a header row (required columns: {', '.join(REQUIRED_COLUMNS)})")
-    return text
+        raise _not_utf8(e, newlines) from None
+    yield from io.StringIO(rest, newline="")
 
 
-def _header(row: list[str]) -> list[str]:
+def _rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """(file line number, cells) of each CSV row that has a cell that is not blank."""
+    reader = csv.reader(lines, strict=True)  # a stray or unclosed quote is an error, not a swallowed file
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise InvalidField(("body",), f"line {line} is not valid CSV: {e}; nothing was imported") from None
+        if any(c.strip() for c in row):
+            yield line, row
+
+
+def _header(line: int, row: list[str]) -> list[str]:
     names = [c.strip().lower().replace(" ", "_") for c in row]
     unknown = [n for n in names if n not in ALLOWED_COLUMNS]
     missing = [n for n in REQUIRED_COLUMNS if n not in names]
@@ -269,72 +313,123 @@ def _header(row: list[str]) -> list[str]:
         problems = [f"unknown column(s) {', '.join(repr(n) for n in unknown)}"] if unknown else []
         problems += [f"missing required column(s) {', '.join(missing)}"] if missing else []
         problems += [f"repeated column(s) {', '.join(doubled)}"] if doubled else []
-        raise InvalidField(("body",), f"line 1 is not a valid header: {'; '.join(problems)}. Required: {', '.join(REQUIRED_COLUMNS)}; allowed: {', '.join(ALLOWED_COLUMNS)}")
+        raise InvalidField(("body",), f"line {line} is not a valid header: {'; '.join(problems)}. Required: {', '.join(REQUIRED_COLUMNS)}; allowed: {', '.join(ALLOWED_COLUMNS)}")
     return names
 
 
-def _rows(text: str) -> Iterable[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # a stray or unclosed quote is an error, not a swallowed file
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            raise InvalidField(("body",), f"line {line} is not valid CSV: {e}") from None
-        yield line, row
+def _problems(db: Storage, header: list[str], row: list[str]) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+    """A row's deal fields, or its problems as (field, message)."""
+    if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
+        return None, [("(row)", f"{len(row)} fields; the header has {len(header)}")]
+    values: dict[str, Any] = {k: v.strip() for k, v in zip(header, row) if v.strip()}
+    if "tags" in values:
+        values["tags"] = re.split(r"[;|]", values["tags"])
+    try:
+        fields = DealCreate.model_validate(values, strict=False).model_dump(exclude={"stage"})  # cells are text: "5" is 5
+    except ValidationError as e:
+        return None, [(str(err["loc"][0]) if err["loc"] else "(row)", err["msg"].removeprefix("Value error, ")) for err in e.errors()]
+    problem = _place(db, fields)
+    return (None, [problem]) if problem else (fields, [])
 
 
-def _dedupe(existing: Sequence[Deal], rows: list[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[DuplicateRow]]:
-    """Split rows into new deals and duplicates of an existing deal or of an earlier row."""
-    seen = {address_key(d.address, d.city): d.id for d in existing}
-    good: list[dict[str, Any]] = []
-    duplicates: list[DuplicateRow] = []
-    for line, fields in rows:
-        key = address_key(fields["address"], fields["city"])
-        if key in seen:
-            duplicates.append(DuplicateRow(row=line, address=fields["address"], duplicate_of=seen[key]))
-        else:
-            seen[key] = f"row {line}"
-            good.append(fields)
-    return good, duplicates
+@dataclass
+class _Checked:
+    """What reading a file found; its good rows are in the spool, one a line: `row<TAB>address
+    key<TAB>fields as JSON`."""
+
+    sha256: str = ""
+    rows: int = 0  # data rows: not blank, not the header
+    invalid: list[InvalidRow] = field(default_factory=list)  # the problems of the first SHOWN invalid rows
+    invalid_count: int = 0  # invalid rows
 
 
-def import_csv(db: Storage, raw: bytes) -> ImportResult:
-    regression_service.require_not_throttled(db, "deals")
-    rows = _rows(_decode(raw))
-    _, first = next(rows, (1, []))
-    header = _header(first)
-    invalid: list[InvalidRow] = []
-    valid: list[tuple[int, dict[str, Any]]] = []
+def _check(db: Storage, chunks: Iterable[bytes], spool: IO[bytes]) -> _Checked:
+    """Read the file, spool its good rows, and refuse it (422) when it is empty or not text, or
+    more than MAX_INVALID of its rows are invalid."""
+    digest = hashlib.sha256()
+    rows = _rows(_lines(chunks, digest))
+    first = next(rows, None)
+    if first is None:
+        raise InvalidField(("body",), f"the file is empty: expected a header row (required columns: {', '.join(REQUIRED_COLUMNS)})")
+    header = _header(*first)
+    found = _Checked()
     for line, row in rows:
-        if not any(c.strip() for c in row):
+        found.rows += 1
+        fields, problems = _problems(db, header, row)
+        if fields is not None:
+            spool.write(b"%d\t%s\t%s\n" % (line, address_key(fields["address"], fields["city"]).encode(), pydantic_core.to_json(fields)))
             continue
-        if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
-            invalid.append(InvalidRow(row=line, field="(row)", message=f"{len(row)} fields; the header has {len(header)}"))
+        found.invalid_count += 1
+        if found.invalid_count <= SHOWN:
+            found.invalid += [InvalidRow(row=line, field=f, message=m) for f, m in problems]
+    found.sha256 = digest.hexdigest()
+    if found.invalid_count > MAX_INVALID * found.rows:
+        first_problems = "; ".join(f"line {p.row} {p.field}: {p.message}" for p in found.invalid[:5])
+        raise InvalidField(("body",), (
+            f"{found.invalid_count} of {found.rows} rows are invalid (more than {MAX_INVALID:.0%}); nothing was imported. "
+            f"First problems: {first_problems}"
+        ))
+    spool.seek(0)
+    return found
+
+
+def _spooled(spool: IO[bytes]) -> Iterator[tuple[int, str, bytes]]:
+    spool.seek(0)
+    for raw in spool:
+        line, key, data = raw.split(b"\t", 2)
+        yield int(line), key.decode(), data
+
+
+def _existing(deals: Records[Deal]) -> dict[str, str | int]:
+    """Address key -> the id of the deal at that address (read from the stored JSON: no models)."""
+    keys: dict[str, str | int] = {}
+    for frag in deals.frags():
+        d = pydantic_core.from_json(frag)
+        keys[address_key(d["address"], d["city"])] = d["id"]
+    return keys
+
+
+def _sort(spool: IO[bytes], seen: dict[str, str | int], add: Callable[[dict[str, Any]], str] | None) -> tuple[list[str], int, list[DuplicateRow]]:
+    """Add each spooled row whose address is not in ``seen`` yet (the ids added), and count the
+    others, listing the first SHOWN with the deal id or row they repeat."""
+    ids: list[str] = []
+    duplicates: list[DuplicateRow] = []
+    count = 0
+    for line, key, data in _spooled(spool):
+        of = seen.get(key)
+        if of is None:
+            seen[key] = line
+            ids.append(add(pydantic_core.from_json(data)))  # type: ignore[misc]
             continue
-        values: dict[str, Any] = {k: v.strip() for k, v in zip(header, row) if v.strip()}
-        if "tags" in values:
-            values["tags"] = re.split(r"[;|]", values["tags"])
-        try:
-            fields = DealCreate.model_validate(values, strict=False).model_dump(exclude={"stage"})  # cells are text: "5" is 5
-        except ValidationError as e:
-            invalid += [InvalidRow(row=line, field=str(err["loc"][0]) if err["loc"] else "(row)", message=err["msg"]) for err in e.errors()]
-            continue
-        problem = _place(db, fields)
-        if problem is not None:
-            invalid.append(InvalidRow(row=line, field=problem[0], message=problem[1]))
-            continue
-        valid.append((line, fields))
-    good, duplicates = _dedupe(db.list(store.deals), valid)
-    saved = archive.backup_before(db, f"the import of {len(good)} lead(s)") if good else None
-    if good:
-        with db.transaction("deals") as tx:  # duplicates are judged again under the lock: a concurrent import may have added some
-            good, duplicates = _dedupe(tx.list(store.deals), valid)
-            for fields in good:
-                tx.add(store.deals, fields)
-    return ImportResult(added=len(good), duplicates=len(duplicates), invalid=invalid, duplicate_rows=duplicates, backup=str(saved) if saved else None)
+        count += 1
+        if len(duplicates) < SHOWN:
+            duplicates.append(DuplicateRow(row=line, address=pydantic_core.from_json(data)["address"], duplicate_of=of if isinstance(of, str) else f"row {of}"))
+    return ids, count, duplicates
+
+
+def import_csv(db: Storage, chunks: Iterable[bytes]) -> ImportResult:
+    """Import a lead list read in chunks of any size: one transaction, one audit entry."""
+    regression_service.require_not_throttled(db, "deals")
+    with tempfile.TemporaryFile() as spool:
+        checked = _check(db, chunks, spool)
+        known = _existing(db.list(store.deals))  # read without the lock, to skip the backup when nothing is new
+        saved = None
+        if all(key in known for _, key, _ in _spooled(spool)):
+            ids, duplicates, shown = _sort(spool, known, None)
+        else:
+            del known
+            saved = archive.backup_before(db, f"the import of {checked.rows} row(s)")
+            with db.transaction("deals") as tx:  # duplicates judged under the lock: a concurrent import may have added some
+                ids, duplicates, shown = _sort(spool, _existing(tx.list(store.deals)), lambda fields: tx.add(store.deals, fields, audit=None).id)
+                if ids:
+                    tx.audit("deals", store.deals.name, "import", "action", {
+                        "file_sha256": [None, checked.sha256], "rows": [None, checked.rows], "added": [None, len(ids)],
+                        "duplicates": [None, duplicates], "invalid": [None, checked.invalid_count], "first_id": [None, ids[0]], "last_id": [None, ids[-1]],
+                    })
+    return ImportResult(
+        added=len(ids), duplicates=duplicates, invalid=checked.invalid, invalid_count=checked.invalid_count,
+        duplicate_rows=shown, backup=str(saved) if saved else None,
+    )
 
 
 # ---------------------------------------------------------------------------------- finalization
