@@ -295,6 +295,15 @@ def test_a_body_over_max_import_is_413_and_writes_nothing(data_dir, clock):
     assert not data_dir.exists()
 
 
+def test_the_import_limit_is_read_from_valhalla_max_import(tmp_path):
+    from app.settings import SettingsError
+
+    assert Settings.from_env({"VALHALLA_DATA_DIR": str(tmp_path)}).max_import == 1024**3
+    assert Settings.from_env({"VALHALLA_DATA_DIR": str(tmp_path), "VALHALLA_MAX_IMPORT": "5000000"}).max_import == 5_000_000
+    with pytest.raises(SettingsError, match="VALHALLA_MAX_IMPORT='10' must be between 1024 and"):
+        Settings.from_env({"VALHALLA_DATA_DIR": str(tmp_path), "VALHALLA_MAX_IMPORT": "10"})
+
+
 def test_a_streamed_body_still_needs_text_csv_and_a_body(data_dir, clock):
     app = create_app(Settings(data_dir=data_dir), clock=clock)
     status, out = asgi_post(app, "/core/deals/import", [b"address,city,province\n", b"1 A St,Town,ON\n"], {"Content-Type": "text/plain"})
