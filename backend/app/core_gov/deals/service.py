@@ -369,7 +369,6 @@ def _check(db: Storage, chunks: Iterable[bytes], spool: IO[bytes]) -> _Checked:
             f"{found.invalid_count} of {found.rows} rows are invalid (more than {MAX_INVALID:.0%}); nothing was imported. "
             f"First problems: {first_problems}"
         ))
-    spool.seek(0)
     return found
 
 
