@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 from . import __version__
 from .core_gov.errors import CoreError, StoreCorrupt
@@ -171,30 +173,29 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-# ------------------------------------------------------------------ valhalla deals import FILE
+# ------------------------------------------------------------------ imports from a file
 
 
-def cmd_deals_import(settings: Settings, args: argparse.Namespace) -> int:
-    """Import a lead list from a CSV file, read in chunks (never whole), as POST /core/deals/import does."""
-    from functools import partial
-
-    from .core_gov.deals import service as deals_service
-
+def _import_file(settings: Settings, path: str, run: Callable[[Storage, Iterator[bytes]], Any]) -> Any | None:
+    """``run(storage, chunks)`` on the file read in chunks (never whole), the data format brought
+    up to date first; None, the refusal printed, when the import is refused."""
     storage = _storage(settings)
     for line in ensure_format(settings.data_dir, backup=lambda: archive.backup(storage)):
         print(line, file=sys.stderr)
     try:
-        with open(args.file, "rb") as f:
-            result = deals_service.import_csv(storage, iter(partial(f.read, 1 << 20), b""))
+        with open(path, "rb") as f:
+            return run(storage, iter(partial(f.read, 1 << 20), b""))
     except CoreError as e:
-        print(f"error: {args.file}: {_message(e)}", file=sys.stderr)
-        return 1
-    print(f"imported {args.file}: added {result.added}, duplicates {result.duplicates}, invalid rows {result.invalid_count}")
-    for p in result.invalid[:10]:
-        print(f"  line {p.row}: {p.field}: {p.message}")
-    if result.backup:
-        print(f"  backed up the data dir first to {result.backup}")
-    return 0
+        print(f"error: {path}: {_message(e)}", file=sys.stderr)
+        return None
+
+
+def _print_outcome(problems: list[str], backup: str | None) -> None:
+    """The first 10 invalid rows of an import and the backup taken before it."""
+    for problem in problems[:10]:
+        print(f"  {problem}")
+    if backup:
+        print(f"  backed up the data dir first to {backup}")
 
 
 def _message(e: CoreError) -> str:
@@ -202,6 +203,21 @@ def _message(e: CoreError) -> str:
     if isinstance(e.detail, list):
         return e.detail[0]["msg"]
     return e.detail.get("message", str(e.detail)) if isinstance(e.detail, dict) else str(e.detail)
+
+
+# ------------------------------------------------------------------ valhalla deals import FILE
+
+
+def cmd_deals_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Import a lead list from a CSV file, as POST /core/deals/import does."""
+    from .core_gov.deals import service as deals_service
+
+    result = _import_file(settings, args.file, deals_service.import_csv)
+    if result is None:
+        return 1
+    print(f"imported {args.file}: added {result.added}, duplicates {result.duplicates}, invalid rows {result.invalid_count}")
+    _print_outcome([f"line {p.row}: {p.field}: {p.message}" for p in result.invalid], result.backup)
+    return 0
 
 
 def _add_deals_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -226,7 +242,6 @@ def _keep(text: str) -> int:
 def cmd_dncl_import(settings: Settings, args: argparse.Namespace) -> int:
     """Replace the National DNCL copy of every area code in FILE (read in chunks, never whole)."""
     from datetime import date
-    from functools import partial
 
     from .core_gov.comms import service as comms_service
 
@@ -235,23 +250,13 @@ def cmd_dncl_import(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError:
         print(f"error: --list-date {args.list_date!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
         return 2
-    storage = _storage(settings)
-    for line in ensure_format(settings.data_dir, backup=lambda: archive.backup(storage)):
-        print(line, file=sys.stderr)
-    try:
-        with open(args.file, "rb") as f:
-            result = comms_service.import_dncl(storage, list_date=list_date, chunks=iter(partial(f.read, 1 << 20), b""))
-    except CoreError as e:
-        detail = e.detail[0]["msg"] if isinstance(e.detail, list) else e.detail.get("message", e.detail)
-        print(f"error: {args.file}: {detail}", file=sys.stderr)
+    result = _import_file(settings, args.file, lambda storage, chunks: comms_service.import_dncl(storage, list_date=list_date, chunks=chunks))
+    if result is None:
         return 1
     copies = ", ".join(f"{area} ({c.count} numbers)" for area, c in result.area_codes.items())
     print(f"imported the {list_date} National DNCL list from {args.file}: {copies}")
     print(f"  added {result.added}, removed {result.removed} (left the registry), duplicates {result.duplicates}, invalid rows {result.invalid_count}")
-    for p in result.invalid[:10]:
-        print(f"  line {p.row}: {p.message}")
-    if result.backup:
-        print(f"  backed up the data dir first to {result.backup}")
+    _print_outcome([f"line {p.row}: {p.message}" for p in result.invalid], result.backup)
     return 0
 
 
