@@ -3,7 +3,7 @@
 When the format or a route changes, adapt the one function here that uses it:
 - `preload_holdings`: through `Storage` (one transaction), as the bench always did;
 - `write_deals_files`: writes the current data format (deal segments, `deals/audit.jsonl`) directly;
-- `import_deals_csv`, `import_dncl`: the HTTP import routes (and the body limit they need today).
+- `import_deals_csv`, `import_dncl`: the HTTP import routes (streamed).
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from app.core_gov.holdings import store as holdings_store  # noqa: E402
 from app.core_gov.storage import Collection, Storage  # noqa: E402
 from app.core_gov.storage.version import FORMAT_VERSION  # noqa: E402
 
-# Today's import routes read the whole body: they need the body limit raised (1 GiB, the most
-# VALHALLA_MAX_BODY allows). Drop this when the routes stream.
-IMPORT_ENV = {"VALHALLA_MAX_BODY": str(1024**3)}
+# The import routes stream their bodies (VALHALLA_MAX_IMPORT, not VALHALLA_MAX_BODY): no setting needed.
+IMPORT_ENV: dict[str, str] = {}
 
 
 def preload_holdings(data_dir: Path, records: list[dict]) -> list[str]:

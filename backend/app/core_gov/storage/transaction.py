@@ -223,7 +223,7 @@ class Transaction:
             {**data, "id": data.get("id") or new_id(d.id_prefix), "created_at": self.now, "updated_at": self.now, "version": 1},
         )
         staged = self._collection(d)
-        if staged.locate(rec.id) is not None:
+        if data.get("id") and staged.locate(rec.id) is not None:  # an id the store makes is new
             raise InvalidField(("body", "id"), f"{rec.id} already exists")
         after = rec.model_dump(mode="json")
         self._stage(staged, None, None, rec, after)
