@@ -202,7 +202,7 @@ class Storage:
         segs = []
         for part, path in parts:
             cached = self._cache.get(part)
-            if cached is None or cached.key != files.stat_key_str(path):
+            if cached is None or cached.key != files.stat_key(path):
                 cached = self._load(part)
             segs.append(cached.value)
         if not segs and d.seed is not None:

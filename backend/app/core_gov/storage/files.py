@@ -216,16 +216,7 @@ def lines_backwards(path: Path) -> Iterator[tuple[int, bytes]]:
             yield number - 1, rest
 
 
-def stat_key_str(path: str) -> tuple[int, int, int] | None:
-    """stat_key for a path given as a string (no Path object on the hot path)."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return st.st_mtime_ns, st.st_size, st.st_ino
-
-
-def stat_key(path: Path) -> tuple[int, int, int] | None:
+def stat_key(path: Path | str) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
