@@ -10,6 +10,7 @@ read-only sequence modules see, making models only for the records a read touche
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import threading
@@ -186,81 +187,213 @@ class Records(Sequence[R]):
 
 
 class Selection(Records[R]):
-    """Some records of a collection, in creation order; reads like ``Records``."""
+    """Some records of a collection, in creation order; reads like ``Records``. Held as one
+    bitmap per segment (bit j: the segment's record j), so its length costs a bit count and a
+    page only the records it answers."""
 
-    def __init__(self, parent: Records[R], picks: list[tuple[Seg, int]]):
+    def __init__(self, parent: Records[R], bitmaps: list[int]):
         self.model = parent.model
         self._warm = parent._warm
         self.segs = parent.segs
-        self._picks = picks
-        self._len = len(picks)
+        self._bitmaps = bitmaps
+        self._counts = [b.bit_count() for b in bitmaps]
+        self._len = sum(self._counts)
+
+    def _picks(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[Seg, int]]:
+        """(segment, position) of the picks in [start, stop)."""
+        stop = self._len if stop is None else min(stop, self._len)
+        skip, left = max(0, start), stop - max(0, start)
+        for seg, bits, count in zip(self.segs, self._bitmaps, self._counts):
+            if left <= 0:
+                return
+            if skip >= count:
+                skip -= count
+                continue
+            while bits and left > 0:
+                low = bits & -bits
+                bits ^= low
+                if skip:
+                    skip -= 1
+                    continue
+                left -= 1
+                yield seg, low.bit_length() - 1
 
     def __getitem__(self, i: int | slice) -> R | list[R]:  # type: ignore[override]
         if isinstance(i, slice):
-            return [self._model(*p) for p in self._picks[i]]
-        return self._model(*self._picks[i])
+            start, stop, step = i.indices(self._len)
+            picks = list(self._picks(start, stop))
+            return [self._model(*p) for p in (picks if step == 1 else list(self._picks())[i])]
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError(i)
+        return self._model(*next(self._picks(i, i + 1)))
 
     def __iter__(self) -> Iterator[R]:
-        for seg, j in self._picks:
+        for seg, j in self._picks():
             yield self._model(seg, j)
 
     def pairs(self) -> Iterator[tuple[Seg, int]]:
-        return iter(self._picks)
+        return self._picks()
 
     def frags(self, start: int = 0, stop: int | None = None) -> list[bytes]:
         out = []
-        for seg, j in self._picks[start:stop]:
+        for seg, j in self._picks(start, stop):
             seg.check(self.model, j, j + 1)
             out.append(seg.frags[j])
         return out
 
 
-def _scalar(value: Any) -> bool:
-    return isinstance(value, (str, int, float, bool))
+# ---------------------------------------------------------------------------- filters and search
+#
+# Each segment keeps, made the first time a filter or search asks, a bitmap per value of a
+# field and a folded text of the searched fields (``Seg.derived``). A segment is never changed
+# once cached (a write makes a new one), so these never go stale; a filtered list of a large
+# collection then costs a few big-integer ANDs per segment, not a parse of every record.
+
+
+def _columns(seg: Seg, names: list[str], model: type[Record]) -> list[list[Any]]:
+    """Each named field's value for every record of the segment. Fields written as this store
+    writes them (4 spaces in, one line) are read off the segment's bytes by one scan a field,
+    many times faster than parsing each record; anything else (a list, a hand-edited layout)
+    by parsing the record."""
+    joined = b"\n".join(seg.frags)
+    columns = []
+    parsed: dict[int, dict[str, Any]] = {}
+    for name in names:
+        found = re.findall(b'\n    "' + re.escape(name.encode()) + b'": (.*?),?\n', joined)
+        if len(found) == len(seg):
+            values = {written: _value(written) for written in set(found)}
+            column = [values[written] for written in found]
+        else:
+            column = [_UNREAD] * len(seg)
+        for j, value in enumerate(column):
+            if value is _UNREAD:
+                if j not in parsed:
+                    parsed[j] = _parsed(seg, j, model)
+                column[j] = parsed[j].get(name)
+        columns.append(column)
+    return columns
+
+
+_UNREAD: Any = object()
+
+
+def _value(written: bytes) -> Any:
+    """A value as written on one line, or _UNREAD when it is not plain (a list, an object)."""
+    if len(written) > 1 and written[:1] == b'"' and written[-1:] == b'"' and b"\\" not in written:
+        return written[1:-1].decode()
+    if written[:1] in (b"[", b"{") and written not in (b"[]", b"{}"):
+        return _UNREAD
+    try:
+        return orjson.loads(written)
+    except orjson.JSONDecodeError:
+        return _UNREAD
+
+
+def _parsed(seg: Seg, j: int, model: type[Record]) -> dict[str, Any]:
+    try:
+        return orjson.loads(seg.frags[j])
+    except orjson.JSONDecodeError:
+        seg.check(model, j, j + 1)  # names the file and the record
+        raise
+
+
+def _bitmaps(seg: Seg, wanted: list[tuple[str, bool]], model: type[Record]) -> list[dict[Any, int]]:
+    """For each (field, folded): value -> bitmap of the segment's records holding it (a list
+    field: each of its items). Fields not indexed yet are indexed in one pass over the records."""
+    missing = [w for w in wanted if ("values", *w) not in seg.derived]
+    if missing:
+        for (name, folded), column in zip(missing, _columns(seg, [name for name, _ in missing], model)):
+            index: dict[Any, int] = {}
+            for j, value in enumerate(column):
+                for v in value if isinstance(value, list) else (value,):
+                    if not isinstance(v, (dict, list)):
+                        v = v.casefold() if folded and isinstance(v, str) else v
+                        index[v] = index.get(v, 0) | 1 << j
+            seg.derived[("values", name, folded)] = index
+    return [seg.derived[("values", *w)] for w in wanted]
+
+
+def _text(seg: Seg, fields: tuple[str, ...], model: type[Record]) -> tuple[str, list[int]]:
+    """The segment's searched fields, folded, one line a record (fields apart by \\x1f), and
+    where each line starts."""
+    key = ("text", fields)
+    if key not in seg.derived:
+        lines = ["\x1f".join(v.casefold() for v in row if isinstance(v, str)) for row in zip(*_columns(seg, list(fields), model))]
+        starts, at = [], 0
+        for line in lines:
+            starts.append(at)
+            at += len(line) + 1
+        seg.derived[key] = ("\n".join(lines), starts)
+    return seg.derived[key]
+
+
+def _found_in(seg: Seg, fields: tuple[str, ...], needle: str, model: type[Record]) -> int:
+    text, starts = _text(seg, fields, model)
+    bits, i = 0, text.find(needle)
+    while i >= 0:
+        j = bisect.bisect_right(starts, i) - 1
+        bits |= 1 << j
+        i = text.find(needle, starts[j + 1]) if j + 1 < len(starts) else -1
+    return bits
+
+
+def _bitmaps_of(records: Records) -> list[int]:
+    if isinstance(records, Selection):
+        return records._bitmaps
+    return [(1 << len(seg)) - 1 for seg in records.segs]
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
 
 
 def select(records: Sequence[T], filters: dict[str, Any]) -> Sequence[T]:
     """The records matching every filter that is set (see ``matches``); with none set, the same
-    sequence, so an unfiltered page of a large collection does not walk it. On a collection,
-    the stored JSON of each record is searched for the wanted values first, so only candidates
-    are parsed and no model is made."""
+    sequence, so an unfiltered page of a large collection does not walk it. On a collection the
+    per-segment value bitmaps answer it, and no record is parsed or made a model."""
     wanted = {k: v for k, v in filters.items() if v is not None}
     if not wanted:
         return records
-    if not isinstance(records, Records) or isinstance(records, Selection):
+    if not isinstance(records, Records):
         return [r for r in records if matches(r, wanted)]
     fields = records.model.model_fields
     plain = {(fields[k].serialization_alias or fields[k].alias or k) if k in fields else k: pydantic_core.to_jsonable_python(v) for k, v in wanted.items()}
-    needles = [orjson.dumps(v) for v in plain.values() if _scalar(v)]  # a field's value or a list's item
-    picks = [
-        (seg, j) for seg, j in records.pairs()
-        if all(n in seg.frags[j] for n in needles) and _json_matches(orjson.loads(seg.frags[j]), plain)
-    ]
-    return Selection(records, picks)  # type: ignore[return-value]
+    if not all(_plain(v) for v in plain.values()):
+        return [r for r in records if matches(r, wanted)]  # type: ignore[return-value]
+    keys = [(name, False) for name in plain]
+    values = list(plain.values())
+    out = []
+    for seg, bits in zip(records.segs, _bitmaps_of(records)):
+        for index, value in zip(_bitmaps(seg, keys, records.model), values):
+            bits &= index.get(value, 0)
+            if not bits:
+                break
+        out.append(bits)
+    return Selection(records, out)  # type: ignore[return-value]
 
 
 def search(records: Sequence[T], text: str, fields: tuple[str, ...], *, whole: bool = False) -> Sequence[T]:
     """The records where one of ``fields`` (text) contains ``text``, or equals it with
-    ``whole``, ignoring case. On a collection the stored JSON is searched first (for ASCII text)
-    and only candidates are parsed."""
+    ``whole``, ignoring case. On a collection the per-segment folded text (or, with ``whole``,
+    value bitmaps) answers it."""
     key = text.casefold()
 
     def hit(values: list[Any]) -> bool:
         return any(isinstance(v, str) and (v.casefold() == key if whole else key in v.casefold()) for v in values)
 
-    if not isinstance(records, Records):
+    if not isinstance(records, Records) or "\n" in key or "\x1f" in key:
         return [r for r in records if hit([getattr(r, f) for f in fields])]
-    quick = re.compile(re.escape(text.encode()), re.IGNORECASE) if text.isascii() else None
-    picks = [
-        (seg, j) for seg, j in records.pairs()
-        if (quick is None or quick.search(seg.frags[j])) and hit([orjson.loads(seg.frags[j]).get(f) for f in fields])
-    ]
-    return Selection(records, picks)  # type: ignore[return-value]
-
-
-def _json_matches(raw: dict[str, Any], wanted: dict[str, Any]) -> bool:
-    for name, value in wanted.items():
-        have = raw.get(name)
-        if not (value in have if isinstance(have, list) else have == value):
-            return False
-    return True
+    out = []
+    for seg, bits in zip(records.segs, _bitmaps_of(records)):
+        if bits:
+            if whole:
+                found = 0
+                for index in _bitmaps(seg, [(f, True) for f in fields], records.model):
+                    found |= index.get(key, 0)
+            else:
+                found = _found_in(seg, fields, key, records.model)
+            bits &= found
+        out.append(bits)
+    return Selection(records, out)  # type: ignore[return-value]

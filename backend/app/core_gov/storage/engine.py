@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence, TypeVar
@@ -40,6 +41,10 @@ _current: contextvars.ContextVar["Transaction | None"] = contextvars.ContextVar(
 # Validated models kept in memory, in records across all collections (the rest are re-made
 # from their bytes when read). Small data sets stay whole; large ones keep what is in use.
 WARM_RECORDS = 20_000
+
+# Collections with more segments than this stat their older segments at most once a sweep.
+ALWAYS_STATTED = 16
+SWEEP_SECONDS = 1.0
 
 
 @dataclass
@@ -73,6 +78,8 @@ class Storage:
         self._cache: dict[Part, Loaded] = {}
         self._listings: dict[str, tuple[Any, list[str]]] = {}
         self._views: dict[Collection, Records] = {}
+        self._swept: dict[Collection, tuple[Any, float]] = {}  # folder key and time of the last stat of every segment
+        self._monotonic = time.monotonic
         self._seeds: dict[Collection, Seg] = {}
         self._segment_parts: dict[Collection, tuple[list[int], list[tuple[Part, str]]]] = {}
         self._numbers_seen: dict[Collection, tuple[list[str], list[int]]] = {}  # per folder listing
@@ -196,20 +203,38 @@ class Storage:
     # ---------------------------------------------------------------- the cache
 
     def _records(self, d: Collection[R]) -> Records[R]:
-        """The collection as on disk now, reusing every segment whose file did not change (one
-        stat per segment: the fast path below avoids all but that)."""
+        """The collection as on disk now, reusing every segment whose file did not change.
+
+        Each segment file is statted on every read, except in a collection of more than
+        ``ALWAYS_STATTED`` segments: there the folder and the last segment are statted every
+        time (every write of this store, from any process, replaces a file and so changes the
+        folder) and the other segments at most once per ``SWEEP_SECONDS``, so that a page of a
+        million records does not stat a thousand files. A hand edit saved in place into an
+        older segment of such a collection is seen within that interval."""
         parts = self._parts(d)
+        folder = self._listings.get(d.module, (None,))[0]
+        view = self._views.get(d)
+        swept = self._swept.get(d)
+        now = self._monotonic()
+        if (
+            view is not None and len(parts) > ALWAYS_STATTED and len(view.segs) == len(parts)
+            and swept is not None and swept[0] == folder and folder is not None and now - swept[1] < SWEEP_SECONDS
+        ):
+            part, path = parts[-1]
+            cached = self._cache.get(part)
+            if cached is not None and cached.value is view.segs[-1] and cached.key == files.stat_key(path):
+                return view  # type: ignore[return-value]
         segs = []
         for part, path in parts:
             cached = self._cache.get(part)
             if cached is None or cached.key != files.stat_key(path):
                 cached = self._load(part)
             segs.append(cached.value)
+        self._swept[d] = (folder, now)
         if not segs and d.seed is not None:
             if d not in self._seeds:
                 self._seeds[d] = formats.seed_segment(d, Part(d).relpath, self.now())
             segs = [self._seeds[d]]
-        view = self._views.get(d)
         if view is None or len(view.segs) != len(segs) or any(a is not b for a, b in zip(view.segs, segs)):
             view = self._views[d] = Records(d.model, segs, self.warm)
         return view  # type: ignore[return-value]

@@ -74,7 +74,7 @@ class Seg:
     is reported (503) before it could be served or overwritten. Never changed once cached: a
     transaction changes a copy."""
 
-    __slots__ = ("number", "rel", "ids", "frags", "models", "unchecked", "_index")
+    __slots__ = ("number", "rel", "ids", "frags", "models", "unchecked", "derived", "_index")
 
     def __init__(self, number: int, rel: str, ids: list[str], frags: list[bytes], models: list[Record | None] | None = None, checked: bool = True):
         self.number = number
@@ -83,6 +83,7 @@ class Seg:
         self.frags = frags
         self.models = models
         self.unchecked: bytearray | None = None if checked else bytearray(b"\x01") * len(ids)
+        self.derived: dict[Any, Any] = {}  # indexes made from the records (collection.py); a copy starts without
         self._index: dict[str, int] | None = None
 
     def __len__(self) -> int:
