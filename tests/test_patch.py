@@ -108,3 +108,10 @@ def test_a_stale_if_match_is_412_and_changes_nothing(demo_dir, client, path, rou
     assert lost.json()["detail"]["current_version"] == record["version"] + 1
     assert current(client, path, record) == won.json()
     assert files(demo_dir) == before
+
+
+def test_a_create_refuses_null_for_a_field_it_defaults_with_the_same_message(client, data_dir):
+    r = client.post("/core/holdings", json={"name": "x", "asset_type": "note", "jurisdiction": "ON", "currency": None, "notes": None})
+    assert r.status_code == 422
+    assert r.json()["detail"] == [{"loc": ["body", "currency"], "msg": "currency cannot be null: leave it out instead", "type": "not_null"}]
+    assert not (data_dir / "holdings").exists()

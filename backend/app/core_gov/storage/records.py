@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 import types
-import typing
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Annotated, Any, Callable, Generic, Sequence, TypeVar
+from typing import Annotated, Any, Callable, Generic, Sequence, TypeVar, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BeforeValidator, AwareDatetime, BaseModel, ConfigDict, GetCoreSchemaHandler, ValidationInfo, field_validator
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
@@ -42,11 +41,12 @@ QueryInstant = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterVal
 
 
 def admits_none(annotation: Any) -> bool:
-    origin = typing.get_origin(annotation)
+    """Whether a field's type takes None (`X | None`, `Optional[X]`, `Any`)."""
+    origin = get_origin(annotation)
     if origin is Annotated:
-        return admits_none(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        return any(admits_none(arg) for arg in typing.get_args(annotation))
+        return admits_none(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return any(admits_none(arg) for arg in get_args(annotation))
     return annotation in (None, type(None), Any)
 
 
@@ -66,9 +66,10 @@ class Input(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields[info.field_name]  # type: ignore[index]
-        if value is None and not field.is_required() and not admits_none(field.annotation):
-            raise PydanticCustomError("not_null", "{field} cannot be null: leave it out instead", {"field": info.field_name})
+        if value is None:
+            field = cls.model_fields[info.field_name]  # type: ignore[index]
+            if not field.is_required() and not admits_none(field.annotation):
+                raise PydanticCustomError("not_null", "{field} cannot be null: leave it out instead", {"field": info.field_name})
         return value
 
     @classmethod
