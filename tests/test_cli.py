@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from app import cli
 from app.cli import main
 from app.core_gov.storage import Storage, version
 from app.core_gov.storage import archive as archive_module
@@ -75,16 +76,15 @@ def test_backup_then_restore_round_trip_is_byte_identical(capsys, filled, tmp_pa
     assert len(aside) == 1 and (aside[0] / "holdings" / "holdings.json").read_bytes() == b"[]\n"
 
 
-def test_backup_keep_rotates_archives(capsys, filled, clock):
+def test_backup_keep_rotates_archives(capsys, filled, clock, monkeypatch):
+    monkeypatch.setattr(cli, "_storage", lambda settings: Storage(settings.data_dir, clock, settings.zone))
     out_dir = filled.parent / "backups"
     for minute in range(4):
         clock.set(f"2026-01-05T15:0{minute}:00Z")
-        assert Storage(filled, clock) is not None
-        from app.core_gov.storage.archive import backup
-
-        backup(Storage(filled, clock), keep=2)
-    assert [p.name for p in sorted(out_dir.glob("valhalla-*.tar.gz"))] == [
-        "valhalla-20260105T150200000000Z.tar.gz", "valhalla-20260105T150300000000Z.tar.gz"]
+        code, out, err = run(capsys, "--data-dir", str(filled), "backup", "--keep", "2")
+        assert (code, err) == (0, "")
+        assert out.startswith(f"backed up {filled} to {out_dir / f'valhalla-20260105T150{minute}00000000Z.tar.gz'}\n")
+    assert [p.name for p in sorted(out_dir.iterdir())] == ["valhalla-20260105T150200000000Z.tar.gz", "valhalla-20260105T150300000000Z.tar.gz"]
 
 
 def _archive(tmp_path: Path, members: dict[str, bytes], manifest: dict | None = None, link: str | None = None) -> Path:

@@ -100,7 +100,13 @@ def test_the_data_set_spans_six_provinces_every_stage_and_real_contacts(demo_dir
     assert sum(b["active"] for b in buyers) == 7 and all(b["buy_box"]["close_speed_days"] for b in buyers)
     under_contract = next(d for d in deals if d["stage"] == "under_contract")
     assert client.get(f"/core/dispo/deals/{under_contract['id']}/matches").json()["matches"]
-    assert client.get("/core/comms/identity").status_code == 200
+    identity = client.get("/core/comms/identity").json()
+    assert identity | {"updated_at": None} == {
+        "sender_name": "Valhalla Homes Inc.", "mailing_address": "100 King St W, Suite 5600, Toronto ON M5X 1C9", "phone": "+14165550100",
+        "email": "hello@valhallahomes.example", "web": "https://valhallahomes.example",
+        "unsubscribe_text": "Reply STOP to opt out / Répondez ARRÊT pour vous désabonner.", "updated_at": None,
+    }
+    assert identity["updated_at"] < NOW
     imports = client.get("/core/comms/suppressions/imports").json()
     assert [i["list_date"] for i in imports] == ["2025-12-30"] and imports[0]["added"] == 35 and len(imports[0]["area_codes"]) == 21
     assert total(client, "/core/comms/suppressions") == 3 and total(client, "/core/comms/drafts") == 4  # the internal list

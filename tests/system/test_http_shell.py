@@ -1,14 +1,19 @@
-"""The app shell: token, body limit, security headers, actor, errors as JSON, corrupt files."""
+"""The app shell: token, body limit, security headers, actor, errors as JSON, corrupt files, the system views."""
 
 from __future__ import annotations
 
-import pytest
+from collections import Counter
+
 from fastapi.testclient import TestClient
 
+from app import __version__
+from app.core_gov.core_router import MODULES, core_routes, module_name
 from app.main import create_app
 from app.settings import Settings
 
 TOKEN = "s3cret-token-0123456789"
+NOW = "2026-01-05T15:00:00Z"  # the conftest clock
+HOLDING = {"name": "x", "asset_type": "note", "jurisdiction": "ON"}
 
 
 def test_token_guards_every_core_route_but_health(data_dir, clock):
@@ -89,9 +94,50 @@ def test_packs_are_derived_from_mounted_modules(client):
     assert client.get("/core/system/packs/nope").status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/core/system/status", "/core/system/status/summary", "/core/system/debug", "/core/system/routes"])
-def test_system_views_answer(client, path):
-    assert client.get(path).status_code == 200
+def test_status_shows_the_version_every_pack_and_the_operators_mark(client):
+    client.post("/core/holdings", json=HOLDING)
+    client.post("/core/system/status/complete", json={"notes": "ready"}, headers={"X-Actor": "alice"})
+    status = client.get("/core/system/status").json()
+    routes = Counter(module for module, _, _ in core_routes())
+    assert (status["version"], status["now"]) == (__version__, NOW)
+    assert (status["backend_complete"], status["notes"], status["marked_by"], status["marked_at"]) == (True, "ready", "alice", NOW)
+    assert [(p["id"], p["installed"], p["routes"]) for p in status["packs"]] == [(module_name(m), True, routes[module_name(m)]) for m in MODULES]
+    assert next(p for p in status["packs"] if p["id"] == "holdings") == {
+        "id": "holdings", "name": "Global holdings: properties, notes, interests and other assets, totalled per currency.",
+        "installed": True, "prefix": "/core/holdings", "routes": routes["holdings"],
+    }
+    assert status["summary"] == {"packs_installed": len(MODULES), "backend_complete": True, "data_ok": True, "problems": []}
+    assert client.get("/core/system/status/summary").json() == status["summary"]
+
+
+def test_the_status_summary_names_a_corrupt_file(client, data_dir):
+    client.post("/core/holdings", json=HOLDING)
+    (data_dir / "holdings" / "holdings.json").write_bytes(b"[{")
+    summary = client.get("/core/system/status/summary").json()
+    assert (summary["data_ok"], summary["backend_complete"]) == (False, False)
+    assert [p.split(": ")[:2] for p in summary["problems"]] == [["holdings/holdings.json", "line 1 column 3"]]
+
+
+def test_debug_lists_each_data_file_its_records_the_writes_and_the_settings(client, data_dir):
+    for name in ("a", "b"):
+        client.post("/core/holdings", json={**HOLDING, "name": name})
+    debug = client.get("/core/system/debug").json()
+    assert (debug["version"], debug["data_dir"]) == (__version__, str(data_dir.resolve()))
+    assert [(f["path"], f["records"], f["bytes"]) for f in debug["files"]] == [
+        (path, 2, (data_dir / path).stat().st_size) for path in ("holdings/audit.jsonl", "holdings/holdings.json")
+    ]
+    assert debug["writes"] == {"commits": 2, "transactions": 2}
+    assert debug["settings"] == {
+        "data_dir": str(data_dir), "host": "127.0.0.1", "port": 8000, "tz": "America/Toronto", "max_body": 1048576, "cors_origins": [], "token": None,
+    }
+
+
+def test_the_route_map_lists_every_route_by_module_with_its_models(client):
+    grouped = client.get("/core/system/routes").json()
+    listed = [(module, r["method"], r["path"]) for module, infos in grouped.items() for r in infos]
+    assert listed == [(module, method, path) for module, path, route in core_routes() for method in sorted(route.methods)]
+    assert {"method": "PATCH", "path": "/core/holdings/{holding_id}", "summary": "Change a holding (send If-Match to refuse a stale edit)",
+            "request_model": "HoldingUpdate", "response_model": "Holding"} in grouped["holdings"]
 
 
 def test_debug_never_shows_the_token(data_dir, clock):

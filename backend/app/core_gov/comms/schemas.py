@@ -80,15 +80,15 @@ class DraftCreate(Input):
 class DraftUpdate(Input):
     """Content fields, and/or `status` (draft <-> ready, any -> archived; `sent` only by mark_sent)."""
 
-    channel: Channel | None = None
+    channel: Channel = None
     to: Short | None = None
     subject: Short | None = None
-    body: Text | None = None
-    tone: Tone | None = None
-    status: DraftStatus | None = None
+    body: Text = None
+    tone: Tone = None
+    status: DraftStatus = None
     deal_id: str | None = None
     province: Province | None = None
-    tags: Tags | None = None
+    tags: Tags = None
     provider: Name | None = None
 
 

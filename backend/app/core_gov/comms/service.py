@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterable, KeysView, Sequence
 
 from ..deals import service as deals_service
-from ..errors import Conflict, InvalidField, NotFound, PreconditionFailed, require_start
+from ..errors import Conflict, InvalidField, NotFound, require_start
 from ..fields import normalize_contact, normalize_email, normalize_phone
 from ..golive import service as golive_service
 from ..market import service as market_service
@@ -545,22 +545,13 @@ def update_draft(db: Storage, draft_id: str, data: DraftUpdate, *, expected_vers
     content is immutable (409 sent_immutable); `sent` is reached only through mark_sent."""
     changes = data.model_dump(exclude_unset=True)
     status = changes.pop("status", None)
-    if "status" in data.model_fields_set and status is None:
-        raise InvalidField(("body", "status"), "status cannot be null")
     with db.transaction("comms") as tx:
         d = tx.get(store.drafts, draft_id)
-        if expected_version is not None and d.version != expected_version:
-            raise PreconditionFailed(
-                "version_mismatch", f"Draft {d.id} is at version {d.version}, not {expected_version}; re-read it and retry",
-                current_version=d.version,
-            )
         content = {k: v for k, v in changes.items() if getattr(d, k) != v}
         if content:
             if d.sent_at is not None:
                 raise Conflict("sent_immutable", f"draft {d.id} was sent at {_utc(d.sent_at)}; its content cannot change", fields=sorted(content))
             merged = {**d.model_dump(), **content}
-            if merged["channel"] is None:
-                raise InvalidField(("body", "channel"), "channel cannot be null")
             if {"channel", "to", "province"} & content.keys():
                 content["to"] = _normalised_to(Channel(merged["channel"]), merged["to"], merged["province"])
             if content.get("deal_id") is not None:
@@ -570,7 +561,7 @@ def update_draft(db: Storage, draft_id: str, data: DraftUpdate, *, expected_vers
                 how = "only mark_sent sends a draft" if status is DraftStatus.sent else f"allowed from {d.status.value}: {', '.join(sorted(s.value for s in TRANSITIONS[d.status])) or 'nothing'}"
                 raise Conflict("invalid_transition", f"a {d.status.value} draft cannot move to {status.value}; {how}", current=d.status.value)
             content["status"] = status
-        return tx.update(store.drafts, d, content, audit="transition" if "status" in content else "update")
+        return tx.update(store.drafts, d, content, expected_version=expected_version, audit="transition" if "status" in content else "update")
 
 
 def _casl_copy(body: str, ident: SenderIdentity) -> tuple[str, bool, bool]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from ..fields import Currency, Email, Money, Name, Phone, Text, starts_in
 from ..storage import Input, Record, UtcDatetime
@@ -72,13 +72,13 @@ class ContractUpdate(Input):
 
     title: Name | None = None
     deal_id: str | None = None
-    parties: list[Party] = Field(default=None)
+    parties: list[Party] = None
     amount: Money | None = None
-    currency: Currency = Field(default=None)
+    currency: Currency = None
     expires_at: UtcDatetime | None = None
     notes: Text | None = None
-    status: ContractStatus = Field(default=None)
-    signed_at: UtcDatetime = Field(default=None)
+    status: ContractStatus = None
+    signed_at: UtcDatetime = None
 
     _split_parties = field_validator("parties", mode="before")(staticmethod(_parties))
 

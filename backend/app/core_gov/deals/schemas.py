@@ -72,9 +72,9 @@ class DealUpdate(Input):
     seller_name: Name | None = None
     seller_phone: Phone | None = None
     seller_email: Email | None = None
-    address: Name | None = None
-    city: Name | None = None
-    province: Region | None = None
+    address: Name = None
+    city: Name = None
+    province: Region = None
     country: Country | None = None
     property_id: str | None = None
     property_type: PropertyType | None = None
@@ -86,11 +86,11 @@ class DealUpdate(Input):
     mao: Money | None = None
     offer_amount: Money | None = None
     assignment_fee_target: Money | None = None
-    costs_estimate: Money | None = None
-    tags: Tags | None = None
+    costs_estimate: Money = None
+    tags: Tags = None
     notes: Text | None = None
-    currency: Currency | None = None
-    stage: Stage | None = Field(None, description="Not changeable here (422): use POST /core/deals/{id}/stage, or finalize to close")
+    currency: Currency = None
+    stage: Stage = Field(None, description="Not changeable here (422): use POST /core/deals/{id}/stage, or finalize to close")
 
 
 class Deal(Record):

@@ -144,9 +144,6 @@ def update_deal(db: Storage, deal_id: str, data: DealUpdate, *, expected_version
     changes = data.model_dump(exclude_unset=True)
     if "stage" in changes:
         raise InvalidField(("body", "stage"), f"the stage changes only through POST /core/deals/{deal_id}/stage (or /finalize to close)")
-    for name in ("address", "city", "province", "costs_estimate", "tags", "currency"):
-        if name in changes and changes[name] is None:
-            raise InvalidField(("body", name), "may not be null")
     with db.transaction("deals") as tx:
         old = tx.get(store.deals, deal_id)
         merged = {**old.model_dump(), **changes}

@@ -59,11 +59,11 @@ class BuyerCreate(Input):
 
 
 class BuyerUpdate(Input):
-    name: Name | None = None
+    name: Name = None
     email: Email | None = None
     phone: Phone | None = None
-    active: bool | None = None
-    buy_box: BuyBox | None = Field(default=None, description="Replaces the whole buy box")
+    active: bool = None
+    buy_box: BuyBox = Field(default=None, description="Replaces the whole buy box")
     notes: Text | None = None
 
 
@@ -134,8 +134,8 @@ class AssignmentCreate(Input):
 
 class AssignmentUpdate(Input):
     price: Money | None = None
-    fee: Money | None = None
-    status: AssignmentStatus | None = None
+    fee: Money = None
+    status: AssignmentStatus = None
     notes: Text | None = None
 
 

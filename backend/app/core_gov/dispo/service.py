@@ -268,8 +268,6 @@ def _check_transition(current: AssignmentStatus, wanted: AssignmentStatus) -> No
 def update_assignment(db: Storage, assignment_id: str, data: AssignmentUpdate, *, expected_version: int | None = None) -> Assignment:
     """Field changes and status transitions; the deal's stage moves with the status."""
     changes = data.model_dump(exclude_unset=True)
-    if "status" in changes and changes["status"] is None:
-        raise InvalidField(("body", "status"), "status cannot be null: send one of offered, assigned, closed, fallout")
     wanted = changes.pop("status", None)
     if wanted is A.closed:
         golive_service.require_execution_allowed(db)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 
 from ..fields import Name, Tags, Text
 from ..storage import Input, Record, UtcDatetime
@@ -49,11 +49,11 @@ class DocumentCreate(Input):
 
 
 class DocumentUpdate(Input):
-    title: Name = Field(default=None)
-    doc_type: DocType = Field(default=None)
-    file_path: FilePath = Field(default=None)
-    entity_ids: list[Name] = Field(default=None)
-    tags: Tags = Field(default=None)
+    title: Name = None
+    doc_type: DocType = None
+    file_path: FilePath = None
+    entity_ids: list[Name] = None
+    tags: Tags = None
     notes: Text | None = None
 
     _links = field_validator("entity_ids")(staticmethod(_links))

@@ -35,9 +35,9 @@ class CourseCreate(Input):
 
 
 class CourseUpdate(Input):
-    title: Name | None = None
+    title: Name = None
     description: Text | None = None
-    status: CourseStatus | None = None
+    status: CourseStatus = None
 
 
 class Course(Record):
@@ -59,9 +59,9 @@ class LessonCreate(Input):
 
 
 class LessonUpdate(Input):
-    order: int | None = Field(default=None, ge=1)
-    title: Name | None = None
-    body: Text | None = None
+    order: int = Field(default=None, ge=1)
+    title: Name = None
+    body: Text = None
 
 
 class Lesson(Record):
@@ -80,7 +80,7 @@ class EnrollmentCreate(Input):
 
 
 class EnrollmentUpdate(Input):
-    status: EnrollmentStatus | None = Field(default=None, description="Only active -> withdrawn; completion comes from progress")
+    status: EnrollmentStatus = Field(default=None, description="Only active -> withdrawn; completion comes from progress")
 
 
 class Enrollment(Record):

@@ -33,12 +33,6 @@ ENROLLMENT_MOVES: dict[EnrollmentStatus, set[EnrollmentStatus]] = {
 }
 
 
-def _reject_nulls(changes: dict, *names: str) -> None:
-    for name in names:
-        if name in changes and changes[name] is None:
-            raise InvalidField(("body", name), f"{name} cannot be null")
-
-
 def _percent(done: int, total: int) -> float:
     if total == 0:
         return 0.0
@@ -64,7 +58,6 @@ def create_course(db: Storage, data: CourseCreate) -> Course:
 
 def update_course(db: Storage, course_id: str, data: CourseUpdate, *, expected_version: int | None = None) -> Course:
     changes = data.model_dump(exclude_unset=True)
-    _reject_nulls(changes, "status")
     with db.transaction("education") as tx:
         old = tx.get(store.courses, course_id)
         audit = require_transition("course", COURSE_MOVES, old.status, changes.get("status", old.status))
@@ -111,7 +104,6 @@ def create_lesson(db: Storage, data: LessonCreate) -> Lesson:
 
 def update_lesson(db: Storage, lesson_id: str, data: LessonUpdate, *, expected_version: int | None = None) -> Lesson:
     changes = data.model_dump(exclude_unset=True)
-    _reject_nulls(changes, "order", "title", "body")
     with db.transaction("education") as tx:
         old = tx.get(store.lessons, lesson_id)
         if "order" in changes:
@@ -154,7 +146,6 @@ def enroll(db: Storage, data: EnrollmentCreate) -> Enrollment:
 
 def update_enrollment(db: Storage, enrollment_id: str, data: EnrollmentUpdate, *, expected_version: int | None = None) -> Enrollment:
     changes = data.model_dump(exclude_unset=True)
-    _reject_nulls(changes, "status")
     with db.transaction("education") as tx:
         old = tx.get(store.enrollments, enrollment_id)
         new_status = changes.get("status", old.status)

@@ -37,12 +37,12 @@ class HoldingCreate(Input):
 
 
 class HoldingUpdate(Input):
-    name: Name | None = None
-    asset_type: AssetType | None = None
-    jurisdiction: Name | None = None
+    name: Name = None
+    asset_type: AssetType = None
+    jurisdiction: Name = None
     entity: str | None = None
-    value_estimate: Money | None = None
-    currency: Currency | None = None
+    value_estimate: Money = None
+    currency: Currency = None
     acquired_at: date | None = None
     notes: Text | None = None
 

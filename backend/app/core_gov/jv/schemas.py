@@ -46,12 +46,12 @@ class PartnerCreate(Input):
 
 
 class PartnerUpdate(Input):
-    name: Name | None = None
-    partner_type: PartnerType | None = None
-    status: PartnerStatus | None = None
+    name: Name = None
+    partner_type: PartnerType = None
+    status: PartnerStatus = None
     email: Email | None = None
     phone: Phone | None = None
-    tags: Tags | None = None
+    tags: Tags = None
     notes: Text | None = None
 
 
@@ -80,9 +80,9 @@ class LinkCreate(Input):
 
 
 class LinkUpdate(Input):
-    role: Name | None = None
-    split_pct: Percent | None = None
-    status: LinkStatus | None = None
+    role: Name = None
+    split_pct: Percent = None
+    status: LinkStatus = None
     notes: Text | None = None
 
 

@@ -42,8 +42,8 @@ class ChannelCreate(Input):
 
 
 class ChannelUpdate(Input):
-    name: Name | None = None
-    platform: Platform | None = None
+    name: Name = None
+    platform: Platform = None
     notes: Text | None = None
 
 
@@ -69,12 +69,12 @@ class ContentCreate(Input):
 
 
 class ContentUpdate(Input):
-    title: Name | None = None
+    title: Name = None
     body: Text | None = None
     url: Url | None = None
-    status: EditableStatus | None = None
+    status: EditableStatus = None
     scheduled_for: UtcDatetime | None = None
-    tags: Tags | None = None
+    tags: Tags = None
 
 
 class Content(Record):

@@ -22,12 +22,6 @@ from .schemas import (
 READY_RULE = "content is ready to publish when it has a non-blank body or url (status draft, scheduled, or published for a republish)"
 
 
-def _reject_nulls(changes: dict, *names: str) -> None:
-    for name in names:
-        if name in changes and changes[name] is None:
-            raise InvalidField(("body", name), f"{name} cannot be null")
-
-
 def _has_substance(content: dict[str, Any]) -> bool:
     return bool((content.get("body") or "").strip() or (content.get("url") or "").strip())
 
@@ -80,7 +74,6 @@ def create_content(db: Storage, data: ContentCreate) -> Content:
 
 def update_content(db: Storage, content_id: str, data: ContentUpdate, *, expected_version: int | None = None) -> Content:
     changes = data.model_dump(exclude_unset=True, mode="json")
-    _reject_nulls(changes, "status", "tags")
     with db.transaction("media") as tx:
         old = tx.get(store.content, content_id)
         current = old.status.value

@@ -47,12 +47,12 @@ class PropertyCreate(Input):
 
 
 class PropertyUpdate(Input):
-    address: Name | None = None
-    city: Name | None = None
-    region: Region | None = None
+    address: Name = None
+    city: Name = None
+    region: Region = None
     country: Country | None = None
     postal: str | None = None
-    property_type: PropertyType | None = None
+    property_type: PropertyType = None
     beds: Beds | None = None
     baths: Baths | None = None
     sqft: Sqft | None = None
@@ -60,7 +60,7 @@ class PropertyUpdate(Input):
     deal_id: str | None = None
     last_sale_price: Money | None = None
     last_sale_date: date | None = None
-    tags: Tags | None = None
+    tags: Tags = None
 
 
 class Property(Record):

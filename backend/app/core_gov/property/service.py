@@ -104,9 +104,6 @@ def create_property(db: Storage, data: PropertyCreate) -> Property:
 
 def update_property(db: Storage, property_id: str, data: PropertyUpdate, *, expected_version: int | None = None) -> Property:
     changes = data.model_dump(exclude_unset=True)
-    for name in ("address", "city", "region", "property_type", "tags"):
-        if name in changes and changes[name] is None:
-            raise InvalidField(("body", name), "may not be null")
     with db.transaction("property") as tx:
         old = tx.get(store.properties, property_id)
         merged = {**old.model_dump(), **changes}

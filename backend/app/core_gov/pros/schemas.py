@@ -55,14 +55,14 @@ class ProfessionalCreate(Input):
 
 
 class ProfessionalUpdate(Input):
-    name: Name = Field(default=None)
-    kind: ProKind = Field(default=None)
-    jurisdictions: Jurisdictions = Field(default=None)
-    specialties: Tags = Field(default=None)
+    name: Name = None
+    kind: ProKind = None
+    jurisdictions: Jurisdictions = None
+    specialties: Tags = None
     email: Email | None = None
     phone: Phone | None = None
     license_no: Name | None = None
-    status: ProStatus = Field(default=None)
+    status: ProStatus = None
     notes: Text | None = None
 
 
@@ -184,13 +184,13 @@ class RetainerCreate(Input):
 
 class RetainerUpdate(Input):
     title: Name | None = None
-    monthly_amount: Money = Field(default=None)
-    currency: Currency = Field(default=None)
-    hours_included: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(default=None)
+    monthly_amount: Money = None
+    currency: Currency = None
+    hours_included: Annotated[float, Field(gt=0, allow_inf_nan=False)] = None
     start_date: date | None = None
     renewal_date: date | None = None
     notes: Text | None = None
-    status: RetainerStatus = Field(default=None)
+    status: RetainerStatus = None
 
 
 class Retainer(Record):
@@ -273,9 +273,9 @@ class HandoffCreate(Input):
 
 
 class HandoffUpdate(Input):
-    checklist: list[ChecklistItem] = Field(default=None)
+    checklist: list[ChecklistItem] = None
     notes: Text | None = None
-    status: HandoffStatus = Field(default=None)
+    status: HandoffStatus = None
 
     _checklist = field_validator("checklist", mode="before")(staticmethod(_checklist))
 
@@ -323,12 +323,12 @@ class TaskCreate(Input):
 
 
 class TaskUpdate(Input):
-    title: Name = Field(default=None)
-    pro_id: str = Field(default=None)
+    title: Name = None
+    pro_id: str = None
     deal_id: str | None = None
     due_at: UtcDatetime | None = None
     notes: Text | None = None
-    status: TaskStatus = Field(default=None)
+    status: TaskStatus = None
     rating: Rating | None = None
 
 

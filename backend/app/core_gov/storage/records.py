@@ -7,13 +7,14 @@ Every descriptor registers itself, so ``valhalla verify`` and ``/core/ready`` ca
 from __future__ import annotations
 
 import re
+import types
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Annotated, Any, Callable, Generic, Sequence, TypeVar
+from typing import Annotated, Any, Callable, Generic, Sequence, TypeVar, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BeforeValidator, AwareDatetime, BaseModel, ConfigDict, GetCoreSchemaHandler
-from pydantic_core import CoreSchema, core_schema
+from pydantic import AfterValidator, BeforeValidator, AwareDatetime, BaseModel, ConfigDict, GetCoreSchemaHandler, ValidationInfo, field_validator
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -39,14 +40,37 @@ def _not_a_number(value: Any) -> Any:
 QueryInstant = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_to_utc)]
 
 
+def admits_none(annotation: Any) -> bool:
+    """Whether a field's type takes None (`X | None`, `Optional[X]`, `Any`)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return admits_none(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return any(admits_none(arg) for arg in get_args(annotation))
+    return annotation in (None, type(None), Any)
+
+
 class Input(BaseModel):
     """Base for request bodies: unknown fields are refused (422), never silently dropped, and
     types are strict: `false` is no 0, `0` no false, `"5"` no 5 (a JSON int is a float), and an
     instant or a date is ISO 8601 text, never an epoch number read as 1970. They still come as
     JSON strings, so the model is not strict as a whole: FastAPI validates the parsed body as
-    Python, where strict would refuse a string for an instant, a date or a choice."""
+    Python, where strict would refuse a string for an instant, a date or a choice.
+
+    A field may be left out but not sent as null unless its type admits None: in an update,
+    `name: Name = None` keeps the name when left out and refuses null (422 naming the field),
+    while `notes: Text | None = None` clears the notes on null."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            field = cls.model_fields[info.field_name]  # type: ignore[index]
+            if not field.is_required() and not admits_none(field.annotation):
+                raise PydanticCustomError("not_null", "{field} cannot be null: leave it out instead", {"field": info.field_name})
+        return value
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: type[BaseModel], handler: GetCoreSchemaHandler) -> CoreSchema:

@@ -32,11 +32,11 @@ class TemplateCreate(Input):
 
 
 class TemplateUpdate(Input):
-    title: Name | None = None
+    title: Name = None
     mood: Name | None = None
     purpose: Text | None = None
-    tags: Tags | None = None
-    body: Body | None = None
+    tags: Tags = None
+    body: Body = None
 
 
 class Template(Record):
@@ -72,10 +72,10 @@ class EpisodeCreate(Input):
 
 
 class EpisodeUpdate(Input):
-    template_id: str | None = None
-    sequence: int | None = Field(default=None, ge=1)
-    status: EpisodeStatus | None = None
-    text: Text | None = None
+    template_id: str = None
+    sequence: int = Field(default=None, ge=1)
+    status: EpisodeStatus = None
+    text: Text = None
 
 
 class Episode(Record):

@@ -150,9 +150,6 @@ def create_episode(db: Storage, data: EpisodeCreate) -> Episode:
 
 def update_episode(db: Storage, episode_id: str, data: EpisodeUpdate, *, expected_version: int | None = None) -> Episode:
     changes = data.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        if value is None:
-            raise InvalidField(("body", name), f"{name} cannot be null")
     with db.transaction("stories") as tx:
         old = tx.get(store.episodes, episode_id)
         _check_episode(tx, {**old.model_dump(), **changes}, episode_id=episode_id)
