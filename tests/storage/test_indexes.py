@@ -117,3 +117,20 @@ def test_a_write_by_another_process_is_seen_at_once_however_large(db, monkeypatc
     assert db.get(small, rid).title == "renamed"
     assert [m.title for m in select(db.list(small), {"title": "renamed"})] == ["renamed"]
 
+
+
+def test_a_transaction_rereads_the_segment_it_changes_so_a_hand_edit_is_kept(db, monkeypatch):
+    monkeypatch.setattr(engine_module, "ALWAYS_STATTED", 2)
+    _fill(db, [(f"t{i}", "", 0, []) for i in range(20)])
+    db._monotonic = lambda: 100.0  # the reads' sweep never comes
+    first, second = db.list(small)[5].id, db.list(small)[6].id
+    middle = db.data_dir / "t_seg" / "items.000002.json"
+    stat = middle.stat()
+    middle.write_bytes(middle.read_bytes().replace(b'"title": "t5"', b'"title": "by hand"'))
+    os.utime(middle, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    with db.transaction("t_seg") as tx:
+        assert tx.get(small, first).title == "by hand"
+        tx.update(small, second, {"body": "patched"})
+    written = middle.read_bytes()
+    assert b'"title": "by hand"' in written and b'"body": "patched"' in written
+    assert [db.get(small, first).title, db.get(small, second).body] == ["by hand", "patched"]

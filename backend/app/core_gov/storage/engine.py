@@ -275,7 +275,8 @@ class Storage:
         else:
             snap = files.read_snapshot(path)
             if snap is None:
-                fresh = Loaded(None, d.empty() if not isinstance(d, TextFile) else formats.parse_text(d, b""))
+                empty = Seg(part.number, part.relpath, [], [], []) if isinstance(d, Collection) else formats.parse_text(d, b"") if isinstance(d, TextFile) else d.empty()
+                fresh = Loaded(None, empty)
             else:
                 key, data = snap
                 if isinstance(d, Collection):
@@ -350,7 +351,7 @@ class Storage:
         names = tuple(sorted(set(modules)))
         if len(names) != 1:
             with self.locked(*names):
-                tx = Transaction(self, names, lambda part, parse: self._load(part, locked=True, parse=parse), lambda d: self._numbers(d, fresh=True))
+                tx = Transaction(self, names, lambda part, parse: self._load(part, locked=True, parse=parse), lambda d: self._staging(None, d))
                 token = _current.set(tx)
                 try:
                     yield tx
@@ -365,7 +366,7 @@ class Storage:
         mod = self._module(names[0])
         with mod.thread_lock:
             self._hold_file_lock(mod)
-            tx = Transaction(self, names, lambda part, parse: self._view(mod, part, parse), lambda d: self._pending_numbers(mod, d))
+            tx = Transaction(self, names, lambda part, parse: self._view(mod, part, parse), lambda d: self._staging(mod, d))
             token = _current.set(tx)
             try:
                 yield tx
@@ -391,12 +392,20 @@ class Storage:
     def _pending(self, mod: _Module) -> list[Batch]:
         return [b for b in (mod.inflight, mod.batch) if b is not None]
 
-    def _pending_numbers(self, mod: _Module, d: Collection) -> list[int]:
-        """Segment numbers on disk plus those that batches not yet durable create."""
+    def _staging(self, mod: _Module | None, d: Collection) -> list[Seg]:
+        """The segments a transaction starts from: those of batches not yet durable, else those
+        the reads see (``_records``, not statted one by one); the transaction re-reads under
+        the lock each segment it reads a record from or changes. The folder is listed afresh,
+        so a segment another process added is never missed."""
         numbers = set(self._numbers(d, fresh=True))
-        for batch in self._pending(mod):
-            numbers.update(p.number for p in batch.changes.views if p.d is d)
-        return sorted(numbers)
+        newest: dict[int, Seg] = {}
+        for batch in self._pending(mod) if mod is not None else ():
+            for part, view in batch.changes.views.items():
+                if part.d is d:
+                    newest[part.number] = view.value
+        numbers.update(newest)
+        seen = {seg.number: seg for seg in self._records(d).segs} if numbers else {}
+        return [newest.get(n) or seen.get(n) or self._load(Part(d, n), locked=True).value for n in sorted(numbers)]
 
     def _view(self, mod: _Module, part: Part, parse: bool) -> Loaded:
         """The newest state of a file: the open batch's, else the in-flight batch's, else disk."""
@@ -552,5 +561,22 @@ class Storage:
             self._cache[part] = Loaded(files.stat_key(self.data_dir / part.relpath), view.value, size=view.size)
             if isinstance(view.value, Seg):
                 self.warm.touch(view.value)
+        for d in {p.d for p in changes.views if isinstance(p.d, Collection)}:
+            view = self._views.get(d)
+            if view is not None:  # the reads' view, with the segments just written
+                by_number = {seg.number: seg for seg in view.segs}
+                by_number.update((p.number, v.value) for p, v in changes.views.items() if p.d is d)
+                self._views[d] = Records(d.model, [by_number[n] for n in sorted(by_number)], self.warm)
         for module in {p.d.module for p in changes.views}:
-            self._listings.pop(module, None)
+            self._relist_after_own_write(module)
+
+    def _relist_after_own_write(self, module: str) -> None:
+        """After a commit, under the module's lock: the folder changed only by this commit, so
+        collections swept before it stay swept (their files not written are as they were)."""
+        before = self._listings.pop(module, (None,))[0]
+        folder = self.data_dir / module
+        key = files.stat_key(folder)
+        self._listings[module] = (key, os.listdir(folder))
+        for d, (swept, at) in list(self._swept.items()):
+            if d.module == module and swept == before and before is not None:
+                self._swept[d] = (key, at)

@@ -87,25 +87,41 @@ def _serialised(dump: Callable[[Any], bytes], value: BaseModel) -> bytes:
 
 
 class _StagedCollection:
-    """A collection's segments as the transaction leaves them; touched ones are private copies."""
+    """A collection's segments as the transaction leaves them; touched ones are private copies.
 
-    def __init__(self, d: Collection, segs: Sequence[Seg]):
+    It starts from the segments the reads see, without statting each file (a thousand of them
+    at a million records); every segment it reads a record from or changes is re-read under
+    the lock first (``fresh``), so a hand edit saved meanwhile is used, never overwritten."""
+
+    def __init__(self, d: Collection, segs: Sequence[Seg], reread: Callable[[int], Seg]):
         self.d = d
         self.segs = list(segs)
         self.thawed: set[int] = set()
+        self._reread = reread
+        self._fresh: set[int] = set()
 
     def view(self) -> Records:
         return Records(self.d.model, self.segs, None)
 
+    def fresh(self, i: int) -> Seg:
+        seg = self.segs[i]
+        if seg.number not in self._fresh:
+            seg = self.segs[i] = self._reread(seg.number)
+            self._fresh.add(seg.number)
+        return seg
+
     def locate(self, record_id: str) -> tuple[int, int] | None:
-        for i in range(len(self.segs) - 1, -1, -1):
-            pos = self.segs[i].position(record_id)
-            if pos is not None:
-                return i, pos
+        """Where the record is, as re-read under the lock."""
+        for everywhere in (False, True):
+            for i in range(len(self.segs) - 1, -1, -1):
+                if everywhere or self.segs[i].position(record_id) is not None:
+                    pos = self.fresh(i).position(record_id)
+                    if pos is not None:
+                        return i, pos
         return None
 
     def writable(self, i: int) -> Seg:
-        seg = self.segs[i]
+        seg = self.fresh(i)
         if seg.number not in self.thawed:
             seg = self.segs[i] = seg.thaw(self.d.model)
             self.thawed.add(seg.number)
@@ -121,6 +137,7 @@ class _StagedCollection:
             number = self.segs[-1].number + 1 if self.segs else 1
             self.segs.append(Seg(number, Part(self.d, number).relpath, [], [], []))
             self.thawed.add(number)
+            self._fresh.add(number)
         return self.writable(len(self.segs) - 1)
 
 
@@ -132,12 +149,12 @@ class Transaction:
         storage: "Storage",
         modules: tuple[str, ...],
         lookup: Callable[[Part, bool], Loaded],
-        numbers: Callable[[Collection], list[int]],
+        segments: Callable[[Collection], list[Seg]],
     ):
         self.storage = storage
         self.modules = modules
         self._lookup = lookup
-        self._numbers = numbers
+        self._segments = segments
         self.now = storage.now()
         self._collections: dict[Collection, _StagedCollection] = {}
         self._singletons: dict[Singleton, tuple[BaseModel, bytes]] = {}
@@ -162,17 +179,19 @@ class Transaction:
         staged = self._collections.get(d)
         if staged is None:
             self._held(d)
-            segs = [self._cached(Part(d, n)).value for n in self._numbers(d)]
+            segs = self._segments(d)
             if not segs and d.seed is not None:
                 segs = [formats.seed_segment(d, Part(d).relpath, self.now)]
-            staged = self._collections[d] = _StagedCollection(d, segs)
+            staged = self._collections[d] = _StagedCollection(d, segs, lambda number: self._cached(Part(d, number)).value)
         return staged
 
     def list(self, d: Collection[R]) -> Records[R]:
         return self._collection(d).view()  # type: ignore[return-value]
 
     def find(self, d: Collection[R], record_id: str) -> R | None:
-        return self.list(d).find(record_id)
+        staged = self._collection(d)
+        found = staged.locate(record_id)
+        return None if found is None else staged.view()._model(staged.segs[found[0]], found[1])
 
     def get(self, d: Collection[R], record_id: str) -> R:
         rec = self.find(d, record_id)
