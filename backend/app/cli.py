@@ -138,13 +138,17 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     source = Path(args.file)
     data_dir = settings.data_dir
     with archive.staged(storage, source) as (manifest, staging):  # refuses a tampered or malicious archive first
+        modules = archive.partial_modules(manifest)
+        if modules:
+            print(f"{source} is a partial backup of {', '.join(modules)}: only {'that module' if len(modules) == 1 else 'those modules'} "
+                  "will be restored; the other modules stay as they are")
         before, after = archive.record_counts(data_dir), archive.record_counts(staging)
         print(f"{'module':<16}{'current':>10}{'archive':>10}")
-        for module in sorted({*before, *after}):
+        for module in modules or sorted({*before, *after}):
             print(f"{module:<16}{before.get(module, 0):>10}{after.get(module, 0):>10}")
         if data_dir.is_dir() and any(data_dir.iterdir()):
             print(f"backed up the current data to {archive.backup(storage)}")
-        aside = archive.swap_in(storage, staging)
+        aside = archive.swap_in(storage, staging, modules)
     print(f"restored {source} into {data_dir}" + (f"; the replaced data is in {aside}" if aside else ""))
     if (data_dir / ".git").exists():  # the snapshot history records the restore
         return _snapshot(storage, f"restore {source} (backup taken {manifest.get('created_at')})", always=True)
