@@ -4,6 +4,7 @@ first other request (`GET /core/deals?limit=1`) waits for the application behind
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import signal
@@ -31,10 +32,13 @@ def _launch(data_dir: Path) -> tuple[float, float]:
         while health is None:
             if proc.poll() is not None:
                 raise SystemExit(f"scripts/serve exited {proc.returncode}")
-            try:
-                if httpx.get(base + "/core/health", timeout=60).status_code == 200:
+            try:  # http.client: no client set-up cost between polls
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                conn.request("GET", "/core/health")
+                if conn.getresponse().status == 200:
                     health = time.perf_counter() - launched
-            except httpx.TransportError:
+                conn.close()
+            except OSError:
                 time.sleep(0.005)  # not listening yet: poll the port again
             if time.perf_counter() - launched > 120:
                 raise SystemExit("scripts/serve did not answer /core/health within 120 s")
