@@ -408,9 +408,9 @@ def swap_in(storage: Storage, staging: Path, modules: Sequence[str] | None = Non
     ``<data dir>.replaced-<time>``, whose path is returned (None when there was no data dir).
     A partial archive (``modules``) replaces only those modules' folders, and only in a data dir
     of its data format (VERSION.json); the replaced folders are kept the same way."""
-    data_dir = storage.data_dir.resolve()
     if modules:
         return _swap_modules(storage, staging, modules)
+    data_dir = storage.data_dir.resolve()
     if not data_dir.exists():
         os.replace(staging, data_dir)
         files.fsync_dir(data_dir.parent)
