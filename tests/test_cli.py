@@ -327,7 +327,12 @@ def test_snapshot_commits_changes_and_is_a_no_op_when_clean(capsys, filled, clie
     assert code == 0 and out.startswith("snapshot ")
 
 
-def test_serve_refuses_a_newer_data_dir(capsys, tmp_path):
+def test_serve_refuses_a_newer_data_dir(capsys, tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as s:  # the server listens (answering /core/health) before it checks the data dir
+        s.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("VALHALLA_PORT", str(s.getsockname()[1]))
     data = tmp_path / "data"
     version.write_version(data, version.FORMAT_VERSION + 1)
     code, _, err = run(capsys, "--data-dir", str(data), "serve")

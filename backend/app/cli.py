@@ -2,44 +2,90 @@
 deals import.
 
 Every failure prints one clear line to stderr and exits non-zero (1 for a problem found,
-2 for bad usage or configuration)."""
+2 for bad usage or configuration). The store and FastAPI are imported by the commands that use
+them, so that `serve` listens (and answers /core/health) before they are loaded."""
 
 from __future__ import annotations
 
 import argparse
 import subprocess
 import sys
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from . import __version__
-from .core_gov.errors import CoreError, StoreCorrupt
-from .core_gov.storage import Storage, actor
-from .core_gov.storage import archive
-from .core_gov.storage.version import DataVersionError, ensure_format
 from .settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from .core_gov.errors import CoreError
+    from .core_gov.storage import Storage
 
 DATA_GITIGNORE = ".lock\n*.tmp\n.commit-*\n"
 
 
 def _storage(settings: Settings) -> Storage:
     from .core_gov import core_router  # noqa: F401  (imports every module, registering its files)
+    from .core_gov.storage import Storage
 
     return Storage(settings.data_dir, zone=settings.zone)
 
 
-def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+def _ensure_format(storage: Storage) -> None:
+    """Bring the data format up to date (a migration backs the data dir up first)."""
+    from .core_gov.storage import archive
+    from .core_gov.storage.version import ensure_format
 
+    for line in ensure_format(storage.data_dir, backup=lambda: archive.backup(storage)):
+        print(line, file=sys.stderr)
+
+
+@contextmanager
+def _as_cli() -> Iterator[None]:
+    """The audit trail names `cli` as the actor of what a command changes."""
+    from .core_gov.storage import actor
+
+    token = actor.set("cli")
+    try:
+        yield
+    finally:
+        actor.reset(token)
+
+
+def _build_app(settings: Settings) -> Any:
+    """The application, once the data format is up to date (run by the Launcher, in a thread)."""
     from .main import create_app
 
+    with _as_cli():
+        _ensure_format(_storage(settings))
+    return create_app(settings)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Listen at once (the Launcher answers /core/health) and build the application meanwhile."""
+    import uvicorn
+
+    from .launch import Launcher
+
     settings.check_serve()
-    storage = _storage(settings)
-    for line in ensure_format(settings.data_dir, backup=lambda: archive.backup(storage)):
-        print(line, file=sys.stderr)
     print(f"Valhalla Core {__version__}: data dir {settings.data_dir.resolve()}, http://{settings.host}:{settings.port}/docs", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
+    server: uvicorn.Server | None = None
+
+    def stop(error: BaseException) -> None:
+        if server is not None:
+            server.should_exit = True
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            launcher.start()  # once listening: the build's imports no longer slow the start down
+
+    launcher = Launcher(partial(_build_app, settings), settings.hosts, failed=stop)
+    server = Server(uvicorn.Config(launcher, host=settings.host, port=settings.port, log_level=args.log_level))
+    server.run()
+    if launcher.error is not None:
+        raise launcher.error
     return 0
 
 
@@ -49,6 +95,8 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     if not data_dir.is_dir() or not any(data_dir.iterdir()):
         print(f"{data_dir}: missing or empty; nothing to verify")
         return 0
+    from .core_gov.errors import StoreCorrupt
+
     problems, warnings = [], []
     for d in storage.declared():
         try:
@@ -69,6 +117,8 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from .core_gov.storage import archive
+
     storage = _storage(settings)
     if args.out and Path(args.out).exists() and not args.force:
         print(f"error: {args.out} already exists; pass --force to overwrite it", file=sys.stderr)
@@ -82,17 +132,23 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from .core_gov.storage import archive
+
     storage = _storage(settings)
     source = Path(args.file)
     data_dir = settings.data_dir
     with archive.staged(storage, source) as (manifest, staging):  # refuses a tampered or malicious archive first
+        modules = archive.partial_modules(manifest)
+        if modules:
+            print(f"{source} is a partial backup of {', '.join(modules)}: only {'that module' if len(modules) == 1 else 'those modules'} "
+                  "will be restored; the other modules stay as they are")
         before, after = archive.record_counts(data_dir), archive.record_counts(staging)
         print(f"{'module':<16}{'current':>10}{'archive':>10}")
-        for module in sorted({*before, *after}):
+        for module in modules or sorted({*before, *after}):
             print(f"{module:<16}{before.get(module, 0):>10}{after.get(module, 0):>10}")
         if data_dir.is_dir() and any(data_dir.iterdir()):
             print(f"backed up the current data to {archive.backup(storage)}")
-        aside = archive.swap_in(storage, staging)
+        aside = archive.swap_in(storage, staging, modules)
     print(f"restored {source} into {data_dir}" + (f"; the replaced data is in {aside}" if aside else ""))
     if (data_dir / ".git").exists():  # the snapshot history records the restore
         return _snapshot(storage, f"restore {source} (backup taken {manifest.get('created_at')})", always=True)
@@ -109,6 +165,8 @@ def _git(data_dir: Path, *argv: str) -> subprocess.CompletedProcess:
 def _snapshot(storage: Storage, message: str, *, always: bool = False) -> int:
     """Commit every change of the data dir under the module locks (a consistent set of files),
     initialising the repository the first time; ``always`` commits even when nothing changed."""
+    from .core_gov.storage import archive
+
     data_dir = storage.data_dir
     try:
         if not (data_dir / ".git").exists():
@@ -143,6 +201,8 @@ def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from . import demo
+    from .core_gov.errors import CoreError
+    from .core_gov.storage import archive
 
     storage = _storage(settings)
     data_dir = settings.data_dir
@@ -156,8 +216,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     if filled:
         print(f"backed up {data_dir} to {archive.backup(storage)}")
-    for line in ensure_format(data_dir, backup=lambda: archive.backup(storage)):
-        print(line, file=sys.stderr)
+    _ensure_format(storage)
     try:
         counts = demo.seed(storage)
     except CoreError as e:
@@ -179,9 +238,10 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 def _import_file(settings: Settings, path: str, run: Callable[[Storage, Iterator[bytes]], Any]) -> Any | None:
     """``run(storage, chunks)`` on the file read in chunks (never whole), the data format brought
     up to date first; None, the refusal printed, when the import is refused."""
+    from .core_gov.errors import CoreError
+
     storage = _storage(settings)
-    for line in ensure_format(settings.data_dir, backup=lambda: archive.backup(storage)):
-        print(line, file=sys.stderr)
+    _ensure_format(storage)
     try:
         with open(path, "rb") as f:
             return run(storage, iter(partial(f.read, 1 << 20), b""))
@@ -303,25 +363,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _refused(e: Exception) -> bool:
+    """A refusal by the store: a data format it cannot serve, an archive it will not restore."""
+    from .core_gov.storage.archive import ArchiveError
+    from .core_gov.storage.version import DataVersionError
+
+    return isinstance(e, (ArchiveError, DataVersionError))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    token = actor.set("cli")
     try:
         settings = Settings.from_env()
         if args.data_dir:
             settings = Settings(**{**settings.__dict__, "data_dir": Path(args.data_dir)})
-        return args.func(settings, args)
+        if args.func is cmd_serve:  # the store is imported once the server listens
+            return cmd_serve(settings, args)
+        with _as_cli():
+            return args.func(settings, args)
     except SettingsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except (DataVersionError, archive.ArchiveError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
     except OSError as e:
         print(f"error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
-    finally:
-        actor.reset(token)
+    except Exception as e:
+        if not _refused(e):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

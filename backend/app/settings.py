@@ -50,6 +50,7 @@ class Settings:
     max_import: int = 1024**3  # a CSV import's body, streamed (VALHALLA_MAX_BODY does not apply)
     cors_origins: tuple[str, ...] = field(default=())
     allowed_hosts: tuple[str, ...] = field(default=())
+    import_backups: int = 3  # safety backups kept per set of modules an import changes
 
     @property
     def zone(self) -> ZoneInfo:
@@ -115,6 +116,7 @@ class Settings:
             max_import=integer("MAX_IMPORT", cls.max_import, 1024, 1024**4),
             cors_origins=origins,
             allowed_hosts=tuple(hosts),
+            import_backups=integer("IMPORT_BACKUPS", cls.import_backups, 1, 1000),
         )
 
     def check_serve(self) -> None:

@@ -187,13 +187,16 @@ def test_one_audit_entry_per_import_with_each_copy_before_and_after(client, data
     assert entry["changes"]["905"][1]["removed"] == 490
 
 
-def test_the_import_backs_up_the_data_dir_before_it_writes(client, data_dir, caplog):
+def test_the_import_backs_up_only_comms_before_it_writes(client, data_dir, caplog):
     import_dncl(client, dncl_list("416-555-0100"), list_date="2026-01-02")
+    client.post("/core/holdings", json={"name": "h", "asset_type": "note", "jurisdiction": "ON"})  # another module's data
     with caplog.at_level("WARNING", logger="valhalla"):
         r = import_dncl(client, dncl_list("416-555-0199"), list_date="2026-01-05")
     saved = r.json()["backup"]
-    assert saved and f"backed up {data_dir} to {saved}" in caplog.text
-    _, members = read_archive(Path(saved))
+    assert saved and Path(saved).name == "valhalla-20260105T150000000000Z-comms.tar.gz"
+    assert f"backed up {data_dir / 'comms'} to {saved}" in caplog.text
+    manifest, members = read_archive(Path(saved))
+    assert manifest["modules"] == ["comms"] and {n.split("/")[0] for n in members} == {"comms"}
     assert members["comms/dncl/416.txt"] == b"4165550100\n"  # the state before this import
 
 

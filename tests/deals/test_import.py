@@ -193,7 +193,7 @@ def test_address_key_ignores_case_spacing_punctuation_and_street_types():
     assert address_key("12 Elm Street", "Hamilton") != address_key("14 Elm Street", "Hamilton")
 
 
-def test_an_import_backs_up_the_data_dir_before_it_writes(client, data_dir, clock, caplog):
+def test_an_import_backs_up_the_deals_before_it_writes(client, data_dir, clock, caplog):
     from app.core_gov.storage.archive import default_backup_dir, read_archive
 
     assert post_csv(client, "address,city,province\n1 First St,Hamilton,ON\n").json()["added"] == 1
@@ -203,11 +203,12 @@ def test_an_import_backs_up_the_data_dir_before_it_writes(client, data_dir, cloc
         r = post_csv(client, "address,city,province\n2 Second St,Hamilton,ON\n3 Third St,Hamilton,ON\n")
     assert r.status_code == 201 and r.json()["added"] == 2
     archives = sorted(default_backup_dir(data_dir).glob("valhalla-*.tar.gz"))
-    assert [a.name for a in archives] == ["valhalla-20260105T150500000000Z.tar.gz"]
-    _, members = read_archive(archives[-1])
+    assert [a.name for a in archives] == ["valhalla-20260105T150500000000Z-deals.tar.gz"]
+    manifest, members = read_archive(archives[-1])
+    assert manifest["modules"] == ["deals"] and {n.split("/")[0] for n in members} == {"deals"}
     assert [d["address"] for d in orjson.loads(members["deals/deals.json"])] == ["1 First St"]  # the state before
     assert r.json()["backup"] == str(archives[-1])
-    assert f"before the import of 2 row(s): backed up {data_dir} to {archives[-1]}" in caplog.text
+    assert f"before the import of 2 row(s): backed up {data_dir / 'deals'} to {archives[-1]}" in caplog.text
     assert len(deals_on_disk(data_dir)) == 3
     assert post_csv(client, "address,city,province\n2 second street,hamilton,ON\n").json()["duplicates"] == 1
     assert len(list(default_backup_dir(data_dir).glob("valhalla-*.tar.gz"))) == 1  # nothing to write: no backup
@@ -222,7 +223,7 @@ def test_two_concurrent_imports_of_the_same_file_add_each_row_once(db, data_dir,
     raw = f"address,city,province\n{rows}\n".encode()
     both_read = threading.Barrier(2, timeout=30)
 
-    def backup_after_both_parsed(storage, change):  # both imports have read the deals before either writes
+    def backup_after_both_parsed(storage, change, modules):  # both imports have read the deals before either writes
         both_read.wait()
         return None
 

@@ -55,7 +55,8 @@ def ready(server: Server) -> Server:
     deadline = time.monotonic() + 30
     while True:
         try:
-            if server.http.get("/core/health").status_code == 200:
+            r = server.http.get("/core/health")
+            if r.status_code == 200 and not r.json().get("loading"):  # up, not only listening
                 return server
         except httpx.TransportError:
             pass

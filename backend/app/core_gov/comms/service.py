@@ -425,7 +425,7 @@ def import_dncl(db: Storage, *, list_date: date, chunks: Iterable[bytes]) -> Imp
     # The new files and their differences from the copies in use, computed before taking the lock.
     staged = {area: (*_render(numbers), db.text(store.dncl_lists[area])) for area, (numbers, _) in lists.items()}
     common = {area: _common(numbers, staged[area][2]) for area, (numbers, _) in lists.items()}
-    saved = archive.backup_before(db, f"the DNCL import of the {list_date} list")
+    saved = archive.backup_before(db, f"the DNCL import of the {list_date} list", modules=("comms",))
     added = removed = 0
     with db.transaction("comms") as tx:
         copies = dict(tx.read(store.dncl_copies).root)

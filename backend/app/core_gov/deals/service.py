@@ -414,7 +414,7 @@ def import_csv(db: Storage, chunks: Iterable[bytes]) -> ImportResult:
             ids, duplicates, shown = _sort(spool, known, None)
         else:
             del known
-            saved = archive.backup_before(db, f"the import of {checked.rows} row(s)")
+            saved = archive.backup_before(db, f"the import of {checked.rows} row(s)", modules=("deals",))
             with db.transaction("deals") as tx:  # duplicates judged under the lock: a concurrent import may have added some
                 ids, duplicates, shown = _sort(spool, _existing(tx.list(store.deals)), lambda fields: tx.add(store.deals, fields, audit=None).id)
                 if ids:

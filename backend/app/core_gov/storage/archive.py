@@ -1,9 +1,14 @@
-"""Backups an operator can trust: a tar.gz of the data dir taken under every module's lock, with
-MANIFEST.json (sha256 per file) as its first member. Restore streams the archive into a staging
-folder beside the data dir, checking each member before and while it is written (only the files
-the manifest lists: VERSION.json and files in a declared folder; no dot name,
-link, absolute or '..' path; every hash; bounded size and member count), then swaps it in; the
-data dir keeps its git history and its mode."""
+"""Backups an operator can trust: a tar.gz of the data dir (or of some modules' folders, before a
+bulk change to them) with MANIFEST.json (sha256 per file; ``modules`` when partial) as its first
+member. The files are pinned under the modules' locks (hard-linked, or copied across file
+systems: the store replaces a file whole or appends to it) and streamed into the archive after,
+so writers wait only for the pinning and no file is held in memory. Safety backups before an
+import keep the newest VALHALLA_IMPORT_BACKUPS per set of modules. Restore streams the archive
+into a staging folder beside the data dir, checking each member before and while it is written
+(only the files the manifest lists: VERSION.json and files in a declared folder, of its modules
+when partial; no dot name, link, absolute or '..' path; every hash; bounded size and member
+count), then swaps it in (a partial archive: only its modules' folders); the data dir keeps its
+git history and its mode."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import secrets
 import shutil
 import tarfile
@@ -21,19 +27,21 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, Sequence
 
 import orjson
 
+from ...settings import Settings
 from . import files
 from .engine import Storage
 from .records import REGISTRY
-from .version import VERSION_FILE
+from .version import VERSION_FILE, read_version
 
 log = logging.getLogger("valhalla")
 
 MANIFEST = "MANIFEST.json"
-ARCHIVE_GLOB = "valhalla-*.tar.gz"
+ARCHIVE_GLOB = "valhalla-*Z.tar.gz"  # the archives of the whole data dir (a partial one ends in its modules)
+_NAME = re.compile(r"^valhalla-\d{8}T\d{12}Z(?:-(?P<modules>[a-z0-9_+]+))?\.tar\.gz$")
 MAX_MEMBERS = 100_000  # a data dir holds a few hundred files plus one per 1,000 records
 MAX_RATIO = 100  # unpacked bytes per archive byte (the data compresses 5-20 times)
 MIN_UNPACKED = 256 << 20  # any archive may unpack to this much
@@ -56,9 +64,27 @@ def default_backup_dir(data_dir: Path) -> Path:
     return data_dir.resolve().parent / "backups"
 
 
+def archive_name(at: datetime, modules: Sequence[str] | None = None) -> str:
+    """valhalla-<time>.tar.gz for the data dir, valhalla-<time>-<module>[+<module>...].tar.gz for some modules."""
+    return f"valhalla-{_stamp(at)}{'-' + '+'.join(sorted(modules)) if modules else ''}.tar.gz"
+
+
+def prune(folder: Path, keep: int, modules: Sequence[str] | None = None) -> None:
+    """Delete all but the newest ``keep`` archives in ``folder`` of the same modules (None: of the
+    data dir); other files are left alone."""
+    kind = "+".join(sorted(modules)) if modules else None
+    same = sorted(p for p in folder.glob("valhalla-*.tar.gz") if (m := _NAME.match(p.name)) and m["modules"] == kind)
+    for old in same[:-keep]:
+        old.unlink()
+
+
 def _folders() -> set[str]:
     """The folders declared files live in: each module's, and any a file's name adds (comms/dncl)."""
     return {d.relpath.rsplit("/", 1)[0] for d in REGISTRY}
+
+
+def _modules() -> set[str]:
+    return {folder.split("/", 1)[0] for folder in _folders()}
 
 
 def restorable(rel: str) -> bool:
@@ -69,17 +95,19 @@ def restorable(rel: str) -> bool:
     return folder in _folders() and bool(name) and not name.startswith(".")
 
 
-def _data_files(data_dir: Path) -> list[Path]:
-    """Every file a backup holds: what restore accepts (no locks, temp files, commit manifests or git)."""
-    found = []
-    for root, dirs, names in os.walk(data_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            path = Path(root, name)
-            if restorable(path.relative_to(data_dir).as_posix()):
-                found.append(path)
-            elif not name.startswith("."):
-                log.warning("not backed up: %s is not a declared module's file", path)
+def _data_files(data_dir: Path, modules: Sequence[str] | None = None) -> list[Path]:
+    """Every file a backup holds: what restore accepts (no locks, temp files, commit manifests or
+    git); with ``modules``, VERSION.json and those modules' files."""
+    found = [data_dir / VERSION_FILE] if modules and (data_dir / VERSION_FILE).is_file() else []
+    for top in [data_dir / m for m in sorted(modules)] if modules else [data_dir]:
+        for root, dirs, names in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(names):
+                path = Path(root, name)
+                if restorable(path.relative_to(data_dir).as_posix()):
+                    found.append(path)
+                elif not name.startswith("."):
+                    log.warning("not backed up: %s is not a declared module's file", path)
     return found
 
 
@@ -89,33 +117,103 @@ def module_names(data_dir: Path) -> list[str]:
     return sorted(p.name for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def backup(storage: Storage, out: Path | None = None, keep: int | None = None) -> Path:
-    """Write a consistent archive of the data dir; with ``keep``, prune older archives in its folder."""
+@contextmanager
+def _pinned(storage: Storage, modules: Sequence[str] | None) -> Iterator[list[tuple[str, Path, int, float]]]:
+    """(path in the archive, pinned copy, size, mtime) of each file a backup holds, taken under
+    the modules' locks: each is hard-linked (copied when the link fails, across file systems)
+    into a folder beside the data dir. The store replaces a file whole (a new inode) or appends
+    to it, so the first ``size`` bytes of a pin stay as they were once the locks are released."""
+    data_dir = storage.data_dir.resolve()
+    pins = data_dir.with_name(f".{data_dir.name}.backup-{secrets.token_hex(4)}")
+    pins.mkdir()
+    try:
+        pinned = []
+        with storage.locked(*(modules or module_names(data_dir))):
+            for path in _data_files(data_dir, modules):
+                rel = path.relative_to(data_dir).as_posix()
+                pin = pins / rel
+                pin.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(path, pin)
+                except OSError:
+                    shutil.copyfile(path, pin)
+                st = pin.stat()
+                pinned.append((rel, pin, st.st_size, st.st_mtime))
+        yield pinned
+    finally:
+        shutil.rmtree(pins, ignore_errors=True)
+
+
+class _Hashed:
+    """The first ``size`` bytes of a file, hashed as they are read."""
+
+    def __init__(self, f: BinaryIO, size: int):
+        self.f, self.left, self.digest = f, size, hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(self.left if n < 0 else min(n, self.left))
+        self.left -= len(data)
+        self.digest.update(data)
+        return data
+
+
+def _sha256(path: Path, size: int) -> str:
+    with open(path, "rb") as f:
+        src = _Hashed(f, size)
+        while src.read(_CHUNK):
+            pass
+    return src.digest.hexdigest()
+
+
+def _write_tar(out: Path, manifest: dict[str, object], pinned: list[tuple[str, Path, int, float]], mtime: float) -> None:
+    """The archive written to a temp file beside ``out``, each member streamed and checked
+    against its manifest hash, fsynced, then moved into place."""
+    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+    hashes: dict[str, str] = manifest["files"]  # type: ignore[assignment]
+    head = files.dumps_pretty(manifest)
+    try:
+        with open(tmp, "xb") as f:
+            with tarfile.open(fileobj=f, mode="w:gz", compresslevel=6) as tar:
+                for rel, path, size, when in [(MANIFEST, None, len(head), mtime), *pinned]:
+                    info = tarfile.TarInfo(rel)
+                    info.size, info.mtime, info.mode = size, int(when), 0o644
+                    if path is None:
+                        tar.addfile(info, io.BytesIO(head))
+                        continue
+                    with open(path, "rb") as src:
+                        member = _Hashed(src, size)
+                        tar.addfile(info, member)  # type: ignore[arg-type]
+                    if member.digest.hexdigest() != hashes[rel]:
+                        raise ArchiveError(f"{rel} changed while it was backed up: run the backup again")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    files.fsync_dir(out.parent)
+
+
+def backup(storage: Storage, out: Path | None = None, keep: int | None = None, *, modules: Sequence[str] | None = None) -> Path:
+    """Write a consistent archive of the data dir, or of ``modules`` (their folders and
+    VERSION.json); with ``keep``, prune older archives of the same kind in its folder."""
     data_dir = storage.data_dir
     if not data_dir.is_dir():
         raise ArchiveError(f"{data_dir} does not exist: nothing to back up")
+    if modules and (unknown := set(modules) - _modules()):
+        raise ValueError(f"not declared modules: {sorted(unknown)}")
     now = storage.now()
     if out is None:
-        out = default_backup_dir(data_dir) / f"valhalla-{_stamp(now)}.tar.gz"
+        out = default_backup_dir(data_dir) / archive_name(now, modules)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with storage.locked(*module_names(data_dir)):
-        manifest: dict[str, object] = {"created_at": now.isoformat().replace("+00:00", "Z"), "files": {}}
-        blobs: list[tuple[str, bytes, float]] = []
-        for path in _data_files(data_dir):
-            data = path.read_bytes()
-            rel = path.relative_to(data_dir).as_posix()
-            manifest["files"][rel] = hashlib.sha256(data).hexdigest()  # type: ignore[index]
-            blobs.append((rel, data, path.stat().st_mtime))
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for rel, data, mtime in [(MANIFEST, files.dumps_pretty(manifest), now.timestamp()), *blobs]:
-            info = tarfile.TarInfo(rel)
-            info.size, info.mtime, info.mode = len(data), int(mtime), 0o644
-            tar.addfile(info, io.BytesIO(data))
-    files.write_atomic(out, buf.getvalue(), _stamp(now))
+    with _pinned(storage, modules) as pinned:
+        manifest: dict[str, object] = {"created_at": now.isoformat().replace("+00:00", "Z")}
+        if modules:
+            manifest["modules"] = sorted(modules)
+        manifest["files"] = {rel: _sha256(path, size) for rel, path, size, _ in pinned}
+        _write_tar(out, manifest, pinned, now.timestamp())
     if keep is not None:
-        for old in sorted(out.parent.glob(ARCHIVE_GLOB))[:-keep] if keep > 0 else []:
-            old.unlink()
+        prune(out.parent, keep, modules)
     return out
 
 
@@ -130,14 +228,16 @@ def safety_backups_paused() -> Iterator[None]:
         _paused.reset(token)
 
 
-def backup_before(storage: Storage, change: str) -> Path | None:
-    """A safety backup before a bulk change (an import, a restore, a migration). It takes every
-    module's lock, so it must run before the change's transaction, never inside one. None when the
-    data dir does not exist yet (nothing to lose) or safety backups are paused."""
-    if _paused.get() or not storage.data_dir.is_dir():
+def backup_before(storage: Storage, change: str, *, modules: Sequence[str]) -> Path | None:
+    """A safety backup of ``modules`` (every module the bulk change can write) before a bulk
+    change such as an import; the newest VALHALLA_IMPORT_BACKUPS archives of the same modules are
+    kept. It takes the modules' locks, so it must run before the change's transaction, never
+    inside one. None when none of the modules has a folder yet (nothing to lose) or safety backups
+    are paused. (A restore or a migration backs up the whole data dir with `backup`.)"""
+    if _paused.get() or not any((storage.data_dir / m).is_dir() for m in modules):
         return None
-    archive = backup(storage)
-    log.warning("before %s: backed up %s to %s", change, storage.data_dir, archive)
+    archive = backup(storage, keep=Settings.from_env().import_backups, modules=modules)
+    log.warning("before %s: backed up %s to %s", change, ", ".join(str(storage.data_dir / m) for m in sorted(modules)), archive)
     return archive
 
 
@@ -175,12 +275,25 @@ def _read_manifest(archive: Path, tar: tarfile.TarFile, m: tarfile.TarInfo) -> t
             raise ValueError
         manifest = orjson.loads(tar.extractfile(m).read())  # type: ignore[union-attr]
         hashes = {str(k): str(v) for k, v in manifest["files"].items() if k != _LEGACY}
+        modules = partial_modules(manifest)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise ArchiveError(f"{archive}: {MANIFEST} is not valid") from None
     for rel in hashes:
         if not restorable(rel):
             raise ArchiveError(f"{archive}: refused member {rel!r}: {_ONLY}")
+        if modules and rel != VERSION_FILE and rel.split("/", 1)[0] not in modules:
+            raise ArchiveError(f"{archive}: refused member {rel!r}: a backup of {', '.join(modules)} holds only their files")
     return manifest, hashes
+
+
+def partial_modules(manifest: dict[str, object]) -> list[str] | None:
+    """The modules a partial backup holds (declared ones, else ValueError); None for the data dir."""
+    modules = manifest.get("modules")
+    if modules is None:
+        return None
+    if not isinstance(modules, list) or not modules or not set(modules) <= _modules():
+        raise ValueError(f"modules {modules!r}")
+    return sorted(modules)
 
 
 def _refusal(m: tarfile.TarInfo, hashes: dict[str, str], done: set[str]) -> str | None:
@@ -271,21 +384,32 @@ def record_counts(data_dir: Path) -> dict[str, int]:
 @contextmanager
 def staged(storage: Storage, archive: Path) -> Iterator[tuple[dict[str, object], Path]]:
     """The archive checked and unpacked into a new folder beside the data dir (the data dir is not
-    touched); the folder is removed on exit unless `swap_in` moved it into place."""
+    touched; a partial archive must be of the data dir's format); the folder is removed on exit
+    unless `swap_in` moved it into place."""
     data_dir = storage.data_dir.resolve()
     staging = data_dir.with_name(f".{data_dir.name}.restore-{secrets.token_hex(4)}")
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     staging.mkdir()
     try:
-        yield unpack(archive, staging), staging
+        manifest = unpack(archive, staging)
+        modules = partial_modules(manifest)
+        ours, theirs = read_version(data_dir), read_version(staging)
+        if modules and None not in (ours, theirs) and ours != theirs:
+            raise ArchiveError(f"{archive} is a backup of {', '.join(modules)} in data format {theirs}, and {data_dir} holds format {ours}: "
+                               "restore a full backup instead")
+        yield manifest, staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def swap_in(storage: Storage, staging: Path) -> Path | None:
+def swap_in(storage: Storage, staging: Path, modules: Sequence[str] | None = None) -> Path | None:
     """Swap a staged archive in under every module's lock. The data dir keeps its mode and its
     snapshot history (KEPT_ON_RESTORE); the rest of the replaced data is kept beside it as
-    ``<data dir>.replaced-<time>``, whose path is returned (None when there was no data dir)."""
+    ``<data dir>.replaced-<time>``, whose path is returned (None when there was no data dir).
+    A partial archive (``modules``) replaces only those modules' folders, and only in a data dir
+    of its data format (VERSION.json); the replaced folders are kept the same way."""
+    if modules:
+        return _swap_modules(storage, staging, modules)
     data_dir = storage.data_dir.resolve()
     if not data_dir.exists():
         os.replace(staging, data_dir)
@@ -299,6 +423,27 @@ def swap_in(storage: Storage, staging: Path) -> Path | None:
             if os.path.lexists(aside / name):
                 os.replace(aside / name, staging / name)
         os.replace(staging, data_dir)
+    files.fsync_dir(data_dir.parent)
+    return aside
+
+
+def _swap_modules(storage: Storage, staging: Path, modules: Sequence[str]) -> Path:
+    data_dir = storage.data_dir.resolve()
+    ours, theirs = read_version(data_dir), read_version(staging)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    aside = data_dir.with_name(f"{data_dir.name}.replaced-{_stamp(storage.now())}")
+    with storage.locked(*modules):  # each module's folder exists from here on
+        aside.mkdir()
+        if ours is None and theirs is not None:
+            os.replace(staging / VERSION_FILE, data_dir / VERSION_FILE)
+        for module in modules:
+            current, restored = data_dir / module, staging / module
+            if restored.exists():
+                restored.chmod(current.stat().st_mode & 0o7777)
+            os.replace(current, aside / module)
+            if restored.exists():
+                os.replace(restored, current)
+    files.fsync_dir(data_dir)
     files.fsync_dir(data_dir.parent)
     return aside
 
