@@ -14,7 +14,7 @@ from app.core_gov.errors import StoreCorrupt
 from app.core_gov.storage import Storage, search, select
 from app.core_gov.storage import engine as engine_module
 
-from .models import small
+from .models import seeded, small
 
 WORDS = ["Maple", "maple", "Élan", "élan", "Oak", "oak st", "Ünder", "x,y", 'say "hi"', "back\\slash", ""]
 
@@ -134,3 +134,11 @@ def test_a_transaction_rereads_the_segment_it_changes_so_a_hand_edit_is_kept(db,
     written = middle.read_bytes()
     assert b'"title": "by hand"' in written and b'"body": "patched"' in written
     assert [db.get(small, first).title, db.get(small, second).body] == ["by hand", "patched"]
+
+
+def test_a_seeded_row_is_changed_before_its_file_exists(db):
+    with db.transaction("t_seeded") as tx:
+        assert tx.get(seeded, "sd_first").title == "first"
+        tx.update(seeded, "sd_first", {"title": "changed"})
+    assert [(m.id, m.title) for m in db.list(seeded)] == [("sd_first", "changed")]
+    assert b'"title": "changed"' in (db.data_dir / "t_seeded" / "items.json").read_bytes()

@@ -110,6 +110,10 @@ class _StagedCollection:
             self._fresh.add(seg.number)
         return seg
 
+    def reread_done(self, number: int) -> None:
+        """The segment is current without a re-read (it has no file yet)."""
+        self._fresh.add(number)
+
     def locate(self, record_id: str) -> tuple[int, int] | None:
         """Where the record is, as re-read under the lock."""
         for everywhere in (False, True):
@@ -137,7 +141,7 @@ class _StagedCollection:
             number = self.segs[-1].number + 1 if self.segs else 1
             self.segs.append(Seg(number, Part(self.d, number).relpath, [], [], []))
             self.thawed.add(number)
-            self._fresh.add(number)
+            self.reread_done(number)
         return self.writable(len(self.segs) - 1)
 
 
@@ -180,9 +184,10 @@ class Transaction:
         if staged is None:
             self._held(d)
             segs = self._segments(d)
-            if not segs and d.seed is not None:
-                segs = [formats.seed_segment(d, Part(d).relpath, self.now)]
             staged = self._collections[d] = _StagedCollection(d, segs, lambda number: self._cached(Part(d, number)).value)
+            if not segs and d.seed is not None:  # no file yet: the seeded rows are the state
+                staged.segs = [formats.seed_segment(d, Part(d).relpath, self.now)]
+                staged.reread_done(1)
         return staged
 
     def list(self, d: Collection[R]) -> Records[R]:
