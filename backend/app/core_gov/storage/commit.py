@@ -166,8 +166,8 @@ def _write_one_file(data_dir: Path, txn: str, rel: str, pieces: Iterable[bytes],
     logs = [(data_dir / path, offset, data) for path, offset, data in appends]
     try:
         if logs:
-            for path, _, _ in logs:
-                path.touch(mode=0o644)  # a new log's name is made durable with the temp file's
+            for path, _, _ in logs:  # a new log's name is made durable with the temp file's
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
             files.fsync_dir(folder)
             for path, offset, data in logs:
                 files.write_at(path, offset, data)
