@@ -223,7 +223,8 @@ def recover(data_dir: Path, module: str) -> None:
     """Roll forward committed manifests in this module's folder; drop uncommitted ones and
     orphan temp files. Call with the module's lock held."""
     folder = data_dir / module
-    for name in sorted(n for n in os.listdir(folder) if n.startswith(files.MANIFEST_PREFIX)):
+    listed = sorted(os.listdir(folder))
+    for name in (n for n in listed if n.startswith(files.MANIFEST_PREFIX)):
         path = folder / name
         try:
             raw = path.read_bytes()
@@ -242,7 +243,7 @@ def recover(data_dir: Path, module: str) -> None:
         others = [m for m in manifest["modules"] if m != module and (data_dir / m / name).exists()]
         if module != primary or not others:
             path.unlink()  # the primary copy stays until every other module applied its part
-    for temp in filter(None, map(_ONE_FILE.match, sorted(os.listdir(folder)))):
+    for temp in filter(None, map(_ONE_FILE.match, listed)):  # no manifest renames these
         _settle_one_file(folder, temp)
     for root, _, names in os.walk(folder):
         for name in names:
