@@ -32,9 +32,9 @@ STEPS = [
 ]
 
 
-def run_until_killed(data_dir: Path, step: str, occurrence: int) -> set[int]:
+def run_until_killed(data_dir: Path, step: str, occurrence: int, *mode: str) -> set[int]:
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.storage.crash_worker", str(data_dir), step, str(occurrence)],
+        [sys.executable, "-m", "tests.storage.crash_worker", str(data_dir), step, str(occurrence), *mode],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
         env={**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + str(ROOT / "backend")},
     )
@@ -76,6 +76,45 @@ def test_sigkill_at_each_commit_step_is_all_or_nothing(tmp_path, step, occurrenc
         tx.add(notes, {"title": "n99"})
     assert [n.title for n in db.list(notes)][-1] == "n99"
     assert not list(data_dir.rglob(".commit-*"))
+
+
+# The commit of one file and two logs of one module (no manifest): (step, occurrence, the
+# transaction it kills, whether that one must be there). Each transaction writes 1 temp file,
+# appends to 2 logs (events, then the audit trail) and renames 1 file; the first one also
+# creates both logs.
+ONE_FILE_STEPS = [
+    ("temp_unsynced", 1, 0, False),  # the first temp file written, not yet fsynced
+    ("log_appended", 1, 0, False),  # the first commit's events appended (a new log), its audit not
+    ("log_appended", 2, 0, True),  # both logs created and written: committed, not renamed
+    ("temp_unsynced", 3, 2, False),
+    ("temps_written", 3, 2, False),  # the temp file and its name durable, no log written
+    ("log_appended", 5, 2, False),  # one of two logs written: not committed
+    ("log_appended", 6, 2, True),  # both logs written: committed, the rename not done
+    ("file_replaced", 3, 2, True),  # renamed
+]
+
+
+@pytest.mark.parametrize(("step", "occurrence", "killed", "committed"), ONE_FILE_STEPS)
+def test_sigkill_at_each_step_of_a_one_file_commit_is_all_or_nothing(tmp_path, step, occurrence, killed, committed):
+    data_dir = tmp_path / "data"
+    assert run_until_killed(data_dir, step, occurrence, "one") == set(range(killed))
+    assert not list(data_dir.rglob(".commit-*"))  # no manifest is written
+    expected = list(range(killed + 1 if committed else killed))
+
+    db = Storage(data_dir)
+    assert [int(n.title[1:]) for n in db.list(notes)] == expected
+    assert [e.n for e in db.entries(events)] == expected
+    audited = [e.entity for e in db.entries(audit_log("t_notes"))]
+    assert audited == [x for _ in expected for x in ("notes", "events")]
+    every_file_parses(data_dir)
+    assert not list(data_dir.rglob("*.tmp"))
+
+    with db.transaction("t_notes") as tx:  # the store keeps appending where the logs end
+        tx.add(notes, {"title": "n99"})
+        tx.append(events, {"kind": "k", "n": 99})
+    fresh = Storage(data_dir)
+    assert [int(n.title[1:]) for n in fresh.list(notes)] == [*expected, 99]
+    assert [e.n for e in fresh.entries(events)] == [*expected, 99]
 
 
 def test_torn_log_tail_is_ignored_by_reads_and_trimmed_by_the_next_write(tmp_path):

@@ -21,7 +21,7 @@ from starlette.routing import Match, compile_path
 
 from ..settings import Settings, host_name
 from .errors import CoreError, InvalidField, PayloadTooLarge
-from .storage import Input, Records, Storage, actor
+from .storage import Input, Record, Records, Storage, actor
 
 log = logging.getLogger("valhalla")
 T = TypeVar("T")
@@ -96,7 +96,17 @@ async def _if_match(if_match: Annotated[str | None, Header(description='The reco
 IfMatch = Annotated[int | None, Depends(_if_match)]
 
 
+def one(record: Record) -> Any:
+    """GET one: the record as JSON with its ETag ("<version>"), serialised straight from the
+    store's cached model. FastAPI neither validates nor re-serialises it; the route's return
+    annotation still describes the body in /docs."""
+    body = pydantic_core.to_json(record, by_alias=True)
+    return Response(body, media_type="application/json", headers={"ETag": f'"{record.version}"'})
+
+
 def etag(response: Response, record: T) -> T:
+    """POST / PATCH: the ETag of the record answered (FastAPI serialises it, with the route's
+    status code)."""
     response.headers["ETag"] = f'"{record.version}"'  # type: ignore[attr-defined]
     return record
 

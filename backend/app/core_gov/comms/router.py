@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from ..http import STREAMED_BODIES, IfMatch, Page, ReasonQuery, StorageDep, body_chunks, etag, paginate, responses
+from ..http import STREAMED_BODIES, IfMatch, Page, ReasonQuery, StorageDep, body_chunks, etag, one, paginate, responses
 from ..storage import QueryInstant
 from . import service
 from .schemas import (
@@ -41,8 +41,8 @@ async def list_drafts(
 
 
 @router.get("/drafts/{draft_id}", summary="Get a draft", responses=responses(404))
-async def get_draft(db: StorageDep, response: Response, draft_id: str) -> Draft:
-    return etag(response, service.get_draft(db, draft_id))
+async def get_draft(db: StorageDep, draft_id: str) -> Draft:
+    return one(service.get_draft(db, draft_id))
 
 
 @router.patch("/drafts/{draft_id}", summary="Edit a draft or move its status", responses=responses(404, 409, 412))
@@ -124,7 +124,7 @@ async def list_dncl_imports(db: StorageDep, response: Response, page: Page) -> l
 
 @router.get("/suppressions/{suppression_id}", summary="Get a do-not-contact entry", responses=responses(404))
 async def get_suppression(db: StorageDep, suppression_id: str) -> Suppression:
-    return service.get_suppression(db, suppression_id)
+    return one(service.get_suppression(db, suppression_id))
 
 
 @router.delete("/suppressions/{suppression_id}", summary="Remove a do-not-contact entry (reason required)", responses=responses(404, 409))

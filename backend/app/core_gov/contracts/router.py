@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from ..http import IfMatch, Page, StorageDep, etag, paginate, responses
+from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import Contract, ContractCreate, ContractKind, ContractStatus, ContractUpdate
 
@@ -23,8 +23,8 @@ async def list_contracts(
 
 
 @router.get("/{contract_id}", summary="Get a contract", responses=responses(404))
-async def get_contract(db: StorageDep, response: Response, contract_id: str) -> Contract:
-    return etag(response, service.get_contract(db, contract_id))
+async def get_contract(db: StorageDep, contract_id: str) -> Contract:
+    return one(service.get_contract(db, contract_id))
 
 
 @router.patch("/{contract_id}", summary="Change a contract or move its status", responses=responses(404, 409, 412))

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from ..fields import Region
-from ..http import STREAMED_BODIES, IfMatch, Page, StorageDep, body_chunks, etag, paginate, responses
+from ..http import STREAMED_BODIES, IfMatch, Page, StorageDep, body_chunks, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Activity, ActivityCreate, Deal, DealCreate, DealsSummary, DealUpdate, Finalization, ImportResult, Stage, StageChange,
@@ -68,8 +68,8 @@ def import_deals(db: StorageDep, request: Request) -> ImportResult:
 
 
 @router.get("/{deal_id}", summary="Get a deal", responses=responses(404))
-async def get_deal(db: StorageDep, response: Response, deal_id: str) -> Deal:
-    return etag(response, service.get_deal(db, deal_id))
+async def get_deal(db: StorageDep, deal_id: str) -> Deal:
+    return one(service.get_deal(db, deal_id))
 
 
 @router.patch("/{deal_id}", summary="Change a deal's fields (not its stage; send If-Match to refuse a stale edit)", responses=responses(404, 412))

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from ..http import IfMatch, Page, StorageDep, etag, paginate, responses
+from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Assignment, AssignmentCreate, AssignmentStatus, AssignmentUpdate, Buyer, BuyerCreate, BuyerUpdate, Matches,
@@ -29,8 +29,8 @@ async def list_buyers(
 
 
 @router.get("/buyers/{buyer_id}", summary="Get a buyer", responses=responses(404))
-async def get_buyer(db: StorageDep, response: Response, buyer_id: str) -> Buyer:
-    return etag(response, service.get_buyer(db, buyer_id))
+async def get_buyer(db: StorageDep, buyer_id: str) -> Buyer:
+    return one(service.get_buyer(db, buyer_id))
 
 
 @router.patch("/buyers/{buyer_id}", summary="Change a buyer (buy_box is replaced whole; If-Match refuses a stale edit)", responses=responses(404, 412))
@@ -76,8 +76,8 @@ async def list_assignments(
 
 
 @router.get("/assignments/{assignment_id}", summary="Get an assignment", responses=responses(404))
-async def get_assignment(db: StorageDep, response: Response, assignment_id: str) -> Assignment:
-    return etag(response, service.get_assignment(db, assignment_id))
+async def get_assignment(db: StorageDep, assignment_id: str) -> Assignment:
+    return one(service.get_assignment(db, assignment_id))
 
 
 @router.patch("/assignments/{assignment_id}", summary="Change an assignment or move its status (the deal's stage moves with it)", responses=responses(404, 409, 412, 423))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from ..http import IfMatch, Page, StorageDep, etag, paginate, responses
+from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import DocType, Document, DocumentCreate, DocumentUpdate, RouteRequest, RoutingStatus
 
@@ -25,8 +25,8 @@ async def list_documents(
 
 
 @router.get("/{document_id}", summary="Get a document", responses=responses(404))
-async def get_document(db: StorageDep, response: Response, document_id: str) -> Document:
-    return etag(response, service.get_document(db, document_id))
+async def get_document(db: StorageDep, document_id: str) -> Document:
+    return one(service.get_document(db, document_id))
 
 
 @router.patch("/{document_id}", summary="Change a document's metadata", responses=responses(404, 412))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from ..http import IfMatch, Page, StorageDep, etag, paginate, responses
+from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Course, CourseCreate, CourseStatus, CourseUpdate, Enrollment, EnrollmentCreate, EnrollmentStatus, EnrollmentUpdate,
@@ -26,8 +26,8 @@ async def list_courses(db: StorageDep, response: Response, page: Page, status: C
 
 
 @router.get("/courses/{course_id}", summary="Get a course", responses=responses(404))
-async def get_course(db: StorageDep, response: Response, course_id: str) -> Course:
-    return etag(response, service.get_course(db, course_id))
+async def get_course(db: StorageDep, course_id: str) -> Course:
+    return one(service.get_course(db, course_id))
 
 
 @router.patch("/courses/{course_id}", summary="Change a course or its status (If-Match)", responses=responses(404, 409, 412))
@@ -58,8 +58,8 @@ async def list_lessons(db: StorageDep, response: Response, page: Page, course_id
 
 
 @router.get("/lessons/{lesson_id}", summary="Get a lesson", responses=responses(404))
-async def get_lesson(db: StorageDep, response: Response, lesson_id: str) -> Lesson:
-    return etag(response, service.get_lesson(db, lesson_id))
+async def get_lesson(db: StorageDep, lesson_id: str) -> Lesson:
+    return one(service.get_lesson(db, lesson_id))
 
 
 @router.patch("/lessons/{lesson_id}", summary="Change a lesson (If-Match)", responses=responses(404, 409, 412))
@@ -87,8 +87,8 @@ async def list_enrollments(
 
 
 @router.get("/enrollments/{enrollment_id}", summary="Get an enrollment", responses=responses(404))
-async def get_enrollment(db: StorageDep, response: Response, enrollment_id: str) -> Enrollment:
-    return etag(response, service.get_enrollment(db, enrollment_id))
+async def get_enrollment(db: StorageDep, enrollment_id: str) -> Enrollment:
+    return one(service.get_enrollment(db, enrollment_id))
 
 
 @router.patch("/enrollments/{enrollment_id}", summary="Withdraw an enrollment (If-Match)", responses=responses(404, 409, 412))

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from ..http import Page, StorageDep, paginate, responses
+from ..http import Page, StorageDep, one, paginate, responses
 from ..storage import QueryInstant
 from . import service
 from .schemas import Completion, DueBatch, Ladder, LadderCreate, Sla, Task, TaskComplete, TaskStatus
@@ -53,7 +53,7 @@ async def list_tasks(
 
 @router.get("/tasks/{task_id}", summary="Get a follow-up task", responses=responses(404))
 async def get_task(db: StorageDep, task_id: str) -> Task:
-    return service.get_task(db, task_id)
+    return one(service.get_task(db, task_id))
 
 
 @router.post("/tasks/{task_id}/complete", summary="Record a task's outcome", responses=responses(404, 409))

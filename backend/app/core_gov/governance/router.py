@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from ..http import Page, ReasonBody, StorageDep, etag, paginate, responses
+from ..http import Page, ReasonBody, StorageDep, one, paginate, responses
 from . import service
 from .schemas import Decision, DecisionCreate, DecisionKind, DecisionStatus
 
@@ -24,8 +24,8 @@ async def list_decisions(
 
 
 @router.get("/decisions/{decision_id}", summary="Get a decision", responses=responses(404))
-async def get_decision(db: StorageDep, response: Response, decision_id: str) -> Decision:
-    return etag(response, service.get_decision(db, decision_id))
+async def get_decision(db: StorageDep, decision_id: str) -> Decision:
+    return one(service.get_decision(db, decision_id))
 
 
 @router.post("/decisions/{decision_id}/approve", summary="Approve a proposed decision (reason required)", responses=responses(404, 409))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from ..http import IfMatch, Page, StorageDep, etag, paginate, responses
+from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import AssetType, Holding, HoldingCreate, HoldingsSummary, HoldingUpdate
 
@@ -32,8 +32,8 @@ async def holdings_summary(db: StorageDep) -> HoldingsSummary:
 
 
 @router.get("/{holding_id}", summary="Get a holding", responses=responses(404))
-async def get_holding(db: StorageDep, response: Response, holding_id: str) -> Holding:
-    return etag(response, service.get_holding(db, holding_id))
+async def get_holding(db: StorageDep, holding_id: str) -> Holding:
+    return one(service.get_holding(db, holding_id))
 
 
 @router.patch("/{holding_id}", summary="Change a holding (send If-Match to refuse a stale edit)", responses=responses(404, 412))

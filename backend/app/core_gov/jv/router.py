@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from ..http import IfMatch, Page, StorageDep, etag, paginate, responses
+from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Link, LinkCreate, LinkStatus, LinkUpdate, Partner, PartnerCreate, PartnerDashboard, PartnerStatus, PartnerType,
@@ -26,8 +26,8 @@ async def list_partners(
 
 
 @router.get("/partners/{partner_id}", summary="Get a partner", responses=responses(404))
-async def get_partner(db: StorageDep, response: Response, partner_id: str) -> Partner:
-    return etag(response, service.get_partner(db, partner_id))
+async def get_partner(db: StorageDep, partner_id: str) -> Partner:
+    return one(service.get_partner(db, partner_id))
 
 
 @router.patch("/partners/{partner_id}", summary="Change a partner (send If-Match to refuse a stale edit)", responses=responses(404, 412))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from ..http import IfMatch, Page, StorageDep, etag, paginate, responses
+from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Channel, ChannelCreate, ChannelUpdate, Content, ContentCreate, ContentStatus, ContentUpdate, PublishEntry, Published, PublishInput,
@@ -25,8 +25,8 @@ async def list_channels(db: StorageDep, response: Response, page: Page, platform
 
 
 @router.get("/channels/{channel_id}", summary="Get a channel", responses=responses(404))
-async def get_channel(db: StorageDep, response: Response, channel_id: str) -> Channel:
-    return etag(response, service.get_channel(db, channel_id))
+async def get_channel(db: StorageDep, channel_id: str) -> Channel:
+    return one(service.get_channel(db, channel_id))
 
 
 @router.patch("/channels/{channel_id}", summary="Change a channel (If-Match)", responses=responses(404, 412))
@@ -50,8 +50,8 @@ async def list_content(db: StorageDep, response: Response, page: Page, status: C
 
 
 @router.get("/content/{content_id}", summary="Get content", responses=responses(404))
-async def get_content(db: StorageDep, response: Response, content_id: str) -> Content:
-    return etag(response, service.get_content(db, content_id))
+async def get_content(db: StorageDep, content_id: str) -> Content:
+    return one(service.get_content(db, content_id))
 
 
 @router.patch("/content/{content_id}", summary="Change content or move it draft <-> scheduled (If-Match)", responses=responses(404, 409, 412))

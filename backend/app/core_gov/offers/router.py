@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from ..http import Page, StorageDep, paginate, responses
+from ..http import Page, StorageDep, one, paginate, responses
 from . import service
 from .schemas import OfferComputation, OfferCompute, OfferEvidence, OfferIssued, OfferPolicy, OfferPolicyUpsert
 
@@ -37,7 +37,7 @@ async def list_evidence(db: StorageDep, response: Response, page: Page, deal_id:
 
 @router.get("/evidence/{evidence_id}", summary="One offer computation", responses=responses(404))
 async def get_evidence(db: StorageDep, evidence_id: str) -> OfferEvidence:
-    return service.get_evidence(db, evidence_id)
+    return one(service.get_evidence(db, evidence_id))
 
 
 @router.post("/{evidence_id}/issue", summary="Issue the offer on its deal (execution action)", responses=responses(404, 409, 423))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from ..fields import Region
-from ..http import IfMatch, Page, StorageDep, etag, paginate, responses
+from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     CompsRequest, CompsSet, Country, NeighborhoodRating, Property, PropertyCreate, PropertyType, PropertyUpdate,
@@ -39,8 +39,8 @@ def compute_comps(db: StorageDep, body: CompsRequest) -> CompsSet:
 
 
 @router.get("/properties/{property_id}", summary="Get a property", responses=responses(404))
-async def get_property(db: StorageDep, response: Response, property_id: str) -> Property:
-    return etag(response, service.get_property(db, property_id))
+async def get_property(db: StorageDep, property_id: str) -> Property:
+    return one(service.get_property(db, property_id))
 
 
 @router.patch("/properties/{property_id}", summary="Change a property (send If-Match to refuse a stale edit)", responses=responses(404, 412))

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from ..fields import Region
-from ..http import IfMatch, Page, ReasonQuery, StorageDep, etag, paginate, responses
+from ..http import IfMatch, Page, ReasonQuery, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Alignment, AlignRequest, Handoff, HandoffCreate, HandoffStatus, HandoffUpdate, HoursInput, Professional, ProfessionalCreate,
@@ -55,8 +55,8 @@ async def list_retainers(db: StorageDep, response: Response, page: Page, pro_id:
 
 
 @router.get("/retainers/{retainer_id}", summary="Get a retainer", responses=responses(404))
-async def get_retainer(db: StorageDep, response: Response, retainer_id: str) -> Retainer:
-    return etag(response, service.get_retainer(db, retainer_id))
+async def get_retainer(db: StorageDep, retainer_id: str) -> Retainer:
+    return one(service.get_retainer(db, retainer_id))
 
 
 @router.patch("/retainers/{retainer_id}", summary="Change a retainer or move its status", responses=responses(404, 409, 412))
@@ -105,8 +105,8 @@ async def list_handoffs(
 
 
 @router.get("/handoffs/{handoff_id}", summary="Get a handoff", responses=responses(404))
-async def get_handoff(db: StorageDep, response: Response, handoff_id: str) -> Handoff:
-    return etag(response, service.get_handoff(db, handoff_id))
+async def get_handoff(db: StorageDep, handoff_id: str) -> Handoff:
+    return one(service.get_handoff(db, handoff_id))
 
 
 @router.patch("/handoffs/{handoff_id}", summary="Update a handoff's checklist or move its status", responses=responses(404, 409, 412))
@@ -133,8 +133,8 @@ async def list_tasks(
 
 
 @router.get("/tasks/{task_id}", summary="Get a task", responses=responses(404))
-async def get_task(db: StorageDep, response: Response, task_id: str) -> Task:
-    return etag(response, service.get_task(db, task_id))
+async def get_task(db: StorageDep, task_id: str) -> Task:
+    return one(service.get_task(db, task_id))
 
 
 @router.patch("/tasks/{task_id}", summary="Change a task, move its status or rate it", responses=responses(404, 409, 412))
@@ -151,8 +151,8 @@ def update_task(db: StorageDep, response: Response, task_id: str, body: TaskUpda
 
 
 @router.get("/{pro_id}", summary="Get a professional", responses=responses(404))
-async def get_pro(db: StorageDep, response: Response, pro_id: str) -> Professional:
-    return etag(response, service.get_pro(db, pro_id))
+async def get_pro(db: StorageDep, pro_id: str) -> Professional:
+    return one(service.get_pro(db, pro_id))
 
 
 @router.patch("/{pro_id}", summary="Change a professional", responses=responses(404, 412))

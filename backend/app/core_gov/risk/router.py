@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from ..http import Page, SettingsDep, StorageDep, etag, paginate, responses
+from ..http import Page, SettingsDep, StorageDep, one, paginate, responses
 from ..storage import QueryInstant
 from . import service
 from .schemas import (
@@ -76,5 +76,5 @@ async def list_reservations(
 
 
 @router.get("/reservations/{reservation_id}", summary="Get a reservation", responses=responses(404))
-async def get_reservation(db: StorageDep, response: Response, reservation_id: str) -> Reservation:
-    return etag(response, service.get_reservation(db, reservation_id))
+async def get_reservation(db: StorageDep, reservation_id: str) -> Reservation:
+    return one(service.get_reservation(db, reservation_id))

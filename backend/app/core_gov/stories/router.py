@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from ..http import IfMatch, Page, StorageDep, etag, paginate, responses
+from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Episode, EpisodeCreate, EpisodeStatus, EpisodeUpdate, Rendered, RenderRequest, Template, TemplateCreate, TemplateUpdate,
@@ -25,8 +25,8 @@ async def list_templates(db: StorageDep, response: Response, page: Page, tag: st
 
 
 @router.get("/templates/{template_id}", summary="Get a story template", responses=responses(404))
-async def get_template(db: StorageDep, response: Response, template_id: str) -> Template:
-    return etag(response, service.get_template(db, template_id))
+async def get_template(db: StorageDep, template_id: str) -> Template:
+    return one(service.get_template(db, template_id))
 
 
 @router.patch("/templates/{template_id}", summary="Change a story template (send If-Match to refuse a stale edit)", responses=responses(404, 412))
@@ -58,8 +58,8 @@ async def list_episodes(
 
 
 @router.get("/episodes/{episode_id}", summary="Get an episode", responses=responses(404))
-async def get_episode(db: StorageDep, response: Response, episode_id: str) -> Episode:
-    return etag(response, service.get_episode(db, episode_id))
+async def get_episode(db: StorageDep, episode_id: str) -> Episode:
+    return one(service.get_episode(db, episode_id))
 
 
 @router.patch("/episodes/{episode_id}", summary="Change an episode or its status draft|published (If-Match)", responses=responses(404, 409, 412))
