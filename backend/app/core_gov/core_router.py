@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from .errors import InvalidField
 
 from . import (
-    audit, buyers, comms, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
+    audit, buyers, comms, consent, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
     holdings, jv, kpi, market, media, offers, pros, property, regression, risk, runbook, stories, system, ui,
 )
 
@@ -23,7 +23,7 @@ MODULES: tuple[ModuleType, ...] = (
     system, audit,
     golive, governance, risk, heimdall, kpi, regression, runbook, market,  # the control plane
     offers, deals, property,  # offers first: /deals/offers/... before /deals/{deal_id}
-    comms, followups, buyers, jv, dispo, holdings,
+    comms, consent, followups, buyers, jv, dispo, holdings,
     pros, contracts, docs,
     stories, education, media,
     ui,
