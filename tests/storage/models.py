@@ -41,4 +41,3 @@ def parse_numbers(data: bytes) -> tuple[int, ...]:
 
 numbers = TextFile("t_notes", "lists/numbers", parse=parse_numbers)
 small = Collection("t_seg", "items", Note, id_prefix="sg", segment_size=5)
-seeded = Collection("t_seeded", "items", Note, id_prefix="sd", seed=lambda: [{"id": "sd_first", "title": "first"}])

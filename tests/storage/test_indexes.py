@@ -14,7 +14,9 @@ from app.core_gov.errors import StoreCorrupt
 from app.core_gov.storage import Storage, search, select
 from app.core_gov.storage import engine as engine_module
 
-from .models import seeded, small
+from app.core_gov.offers.store import policies as seeded
+
+from .models import small
 
 WORDS = ["Maple", "maple", "Élan", "élan", "Oak", "oak st", "Ünder", "x,y", 'say "hi"', "back\\slash", ""]
 
@@ -137,8 +139,11 @@ def test_a_transaction_rereads_the_segment_it_changes_so_a_hand_edit_is_kept(db,
 
 
 def test_a_seeded_row_is_changed_before_its_file_exists(db):
-    with db.transaction("t_seeded") as tx:
-        assert tx.get(seeded, "sd_first").title == "first"
-        tx.update(seeded, "sd_first", {"title": "changed"})
-    assert [(m.id, m.title) for m in db.list(seeded)] == [("sd_first", "changed")]
-    assert b'"title": "changed"' in (db.data_dir / "t_seeded" / "items.json").read_bytes()
+    """Offers' policies are answered from their seed until the first change writes the file."""
+    path = db.data_dir / "offers" / "policies.json"
+    assert not path.exists()
+    with db.transaction("offers") as tx:
+        assert tx.get(seeded, "op_bc_all").enabled
+        tx.update(seeded, "op_bc_all", {"enabled": False})
+    assert db.get(seeded, "op_bc_all").enabled is False
+    assert len(db.list(seeded)) > 1 and b'"id": "op_bc_all"' in path.read_bytes()
