@@ -253,14 +253,11 @@ class _Seeder:
 
     def at(self, when: datetime, fn: Callable[[], None], *writes: str) -> None:
         """Run fn at `when` (skipped if that is after now; never before the step running now) in
-        one transaction on `writes`, or on its own when none is named. A KPI event runs the
-        tripwire, which writes regression (and golive, for a KILL_SWITCH policy)."""
+        one transaction on `writes`, or on its own when none is named."""
         if when > self.base:
             return  # not happened yet
         if self._now is not None and when < self._now:
             when = self._now
-        if "kpi" in writes:
-            writes += ("golive", "regression")
         heapq.heappush(self.steps, _Step(when, next(self._seq), fn, tuple(sorted(set(writes)))))
 
     def run(self) -> None:

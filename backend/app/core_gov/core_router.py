@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from . import reactions
 from .errors import InvalidField
 
 from . import (
@@ -61,6 +62,7 @@ async def refuse_unknown_query(request: Request) -> None:
 
 
 def build_core_router() -> APIRouter:
+    reactions.wire()
     core = APIRouter(prefix=PREFIX)
     for module in MODULES:
         core.include_router(module.router, dependencies=[Depends(refuse_unknown_query)])
