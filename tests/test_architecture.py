@@ -13,7 +13,7 @@ from app.core_gov.core_router import MODULES, core_routes, module_name
 
 CORE = Path(__file__).resolve().parents[1] / "backend" / "app" / "core_gov"
 MODULE_DIRS = sorted(p for p in CORE.iterdir() if p.is_dir() and p.name not in ("storage", "__pycache__"))
-FILES = {"__init__.py", "schemas.py", "store.py", "service.py", "router.py"}
+REQUIRED = {"__init__.py", "service.py", "router.py"}  # schemas.py and store.py when the module has them; other files are topics
 
 
 def imports(path: Path) -> list[tuple[int, str, list[str]]]:
@@ -32,8 +32,8 @@ def test_every_module_is_mounted_and_every_mounted_module_has_a_folder():
 
 
 @pytest.mark.parametrize("module", MODULE_DIRS, ids=lambda p: p.name)
-def test_module_has_exactly_the_four_files_and_init(module):
-    assert {p.name for p in module.glob("*.py")} == FILES
+def test_module_has_its_init_service_and_router(module):
+    assert REQUIRED <= {p.name for p in module.glob("*.py")}
 
 
 @pytest.mark.parametrize("module", MODULE_DIRS, ids=lambda p: p.name)
@@ -59,9 +59,11 @@ def test_no_module_imports_another_modules_store(module):
 
 @pytest.mark.parametrize("module", MODULE_DIRS, ids=lambda p: p.name)
 def test_services_and_stores_speak_no_http(module):
-    for filename in ("service.py", "store.py", "schemas.py"):
-        for level, name, names in imports(module / filename):
-            assert not name.startswith(("fastapi", "starlette")), f"{module.name}/{filename} imports {name}"
+    for path in module.glob("*.py"):
+        if path.name in ("router.py", "__init__.py"):
+            continue
+        for level, name, names in imports(path):
+            assert not name.startswith(("fastapi", "starlette")), f"{module.name}/{path.name} imports {name}"
 
 
 def test_only_the_store_core_touches_files_locks_and_orjson():

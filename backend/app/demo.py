@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 from .core_gov.buyers import service as buyers_service
 from .core_gov.buyers.schemas import FeedbackCreate
+from .core_gov.closing import service as closing_service
 from .core_gov.comms import service as comms_service
 from .core_gov.comms.schemas import DraftCreate, DraftUpdate, IdentityInput, InboundCreate
 from .core_gov.contracts import service as contracts_service
@@ -791,7 +792,7 @@ def preflight(db: Storage) -> list[str]:
 
 def ready_to_close(db: Storage) -> list[str]:
     """The assigned deals whose closing checklist is clear (the demo prepares one)."""
-    return [d.id for d in deals_service.list_deals(db, stage="assigned") if deals_service.finalization(db, d.id).can_close]
+    return [d.id for d in deals_service.list_deals(db, stage="assigned") if closing_service.finalization(db, d.id).can_close]
 
 
 def seed(db: Storage, *, seed: int = DEFAULT_SEED) -> dict[str, dict[str, int]]:

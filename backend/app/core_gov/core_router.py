@@ -13,7 +13,7 @@ from . import reactions
 from .errors import InvalidField
 
 from . import (
-    audit, buyers, comms, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
+    audit, buyers, closing, comms, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
     holdings, jv, kpi, market, media, offers, pros, property, regression, risk, runbook, stories, system, ui,
 )
 
@@ -23,7 +23,7 @@ PREFIX = "/core"
 MODULES: tuple[ModuleType, ...] = (
     system, audit,
     golive, governance, risk, heimdall, kpi, regression, runbook, market,  # the control plane
-    offers, deals, property,  # offers first: /deals/offers/... before /deals/{deal_id}
+    offers, deals, closing, property,  # offers first: /deals/offers/... before /deals/{deal_id}
     comms, followups, buyers, jv, dispo, holdings,
     pros, contracts, docs,
     stories, education, media,

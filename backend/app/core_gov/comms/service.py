@@ -589,7 +589,7 @@ def _casl_copy(body: str, ident: SenderIdentity) -> tuple[str, bool, bool]:
 def _window_market(db: Storage, draft: Draft) -> str:
     """The deal's city when the draft has one (a city policy may set its own zone), else ALL."""
     deal = deals_service.find_deal(db, draft.deal_id) if draft.deal_id else None
-    return (getattr(deal, "city", None) or "ALL") if deal is not None else "ALL"
+    return deal.city if deal is not None else "ALL"
 
 
 def mark_sent(db: Storage, draft_id: str, data: MarkSent) -> Draft:

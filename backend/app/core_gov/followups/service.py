@@ -50,14 +50,14 @@ def _reaches(task: Task, value: str) -> bool:
 
 def _deal_contact(db: Storage, deal_id: str) -> tuple[str, str | None]:
     deal = deals_service.require_deal(db, deal_id)
-    phone = getattr(deal, "seller_phone", None)
+    phone = deal.seller_phone
     if not phone:
         raise InvalidField(("body", "deal_id"), f"deal {deal_id} has no seller phone; the ladder texts and calls it")
     try:
         phone = normalize_phone(phone)
     except ValueError as e:
         raise InvalidField(("body", "deal_id"), f"deal {deal_id}: seller phone {e}") from None
-    email = getattr(deal, "seller_email", None)
+    email = deal.seller_email
     try:
         email = normalize_email(email) if email else None
     except ValueError:
