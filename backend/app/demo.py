@@ -69,6 +69,7 @@ from .core_gov.pros.schemas import (
     HandoffCreate, HandoffUpdate, HoursInput, ProfessionalCreate, RetainerCreate, RetainerUpdate, SignalInput, TaskCreate, TaskUpdate,
 )
 from .core_gov.regression import service as regression_service
+from .core_gov.replies import service as replies_service
 from .core_gov.regression.schemas import RegressionPolicyUpsert
 from .core_gov.risk import service as risk_service
 from .core_gov.risk.schemas import RiskPolicyUpsert
@@ -653,7 +654,7 @@ class _Seeder:
 
     def stop_reply(self, i: int) -> None:
         _, phone, _ = self.sellers[i]
-        comms_service.record_inbound(self.db, InboundCreate.model_validate({"from": phone, "channel": "sms", "body": "STOP"}))
+        replies_service.receive(self.db, InboundCreate.model_validate({"from": phone, "channel": "sms", "body": "STOP"}))
 
     # follow-up ladders -------------------------------------------------------
 
@@ -668,7 +669,7 @@ class _Seeder:
         outcomes = {10: ("no_answer", "no_answer", "done", "no_answer"), 16: ("no_answer", "done")}.get(i, ())
         for task, outcome in zip(made.tasks, outcomes):
             when = task.due_at + timedelta(minutes=self.rng.randint(4, 55))
-            self.at(when, lambda t=task, o=outcome: followups_service.complete_task(self.db, t.id, TaskComplete(outcome=o, note={
+            self.at(when, lambda t=task, o=outcome: replies_service.complete_task(self.db, t.id, TaskComplete(outcome=o, note={
                 "no_answer": "voicemail left", "done": "texted the offer range; seller will think about it"}[o])), "followups", "kpi")
         if i == 10:
             self.at(made.tasks[2].due_at + timedelta(hours=3), lambda: self.move(i, "contacted", "Seller answered the follow-up text"), "deals")

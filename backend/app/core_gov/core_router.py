@@ -14,7 +14,7 @@ from .errors import InvalidField
 
 from . import (
     audit, buyers, closing, comms, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
-    holdings, jv, kpi, market, media, offers, pros, property, regression, risk, runbook, stories, system, ui,
+    holdings, jv, kpi, market, media, offers, pros, property, regression, replies, risk, runbook, stories, system, ui,
 )
 
 PREFIX = "/core"
@@ -24,7 +24,7 @@ MODULES: tuple[ModuleType, ...] = (
     system, audit,
     golive, governance, risk, heimdall, kpi, regression, runbook, market,  # the control plane
     offers, deals, closing, property,  # offers first: /deals/offers/... before /deals/{deal_id}
-    comms, followups, buyers, jv, dispo, holdings,
+    comms, followups, replies, buyers, jv, dispo, holdings,
     pros, contracts, docs,
     stories, education, media,
     ui,

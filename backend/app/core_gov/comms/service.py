@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 import weakref
 from array import array
 from bisect import bisect_left
@@ -31,13 +30,12 @@ from ..storage.version import migration
 from . import store
 from .schemas import (
     CA_AREA_CODES, DRAFT_STARTS, PHONE_CHANNELS, WINDOW_CHANNEL, AreaCopy, Channel, DnclCopies, DnclCopy, DnclImport, DnclStatus, Draft,
-    DraftCreate, DraftStatus, DraftUpdate, IdentityFile, IdentityInput, ImportProblem, ImportResult, InboundAction,
-    InboundCreate, InboundMessage, MarkSent, SenderIdentity, SendLogEntry, Suppression, SuppressionCheck,
+    DraftCreate, DraftStatus, DraftUpdate, IdentityFile, IdentityInput, ImportProblem, ImportResult, 
+    InboundMessage, MarkSent, SenderIdentity, SendLogEntry, Suppression, SuppressionCheck,
     SuppressionCreate, SuppressionReason,
 )
 
 
-OPT_OUT_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "arret", "arrêt"})
 DNCL_MAX_AGE = timedelta(days=31)  # CRTC: call against a list copy at most 31 days old
 DNCL_MAX_INVALID = 0.01  # a file with more invalid rows than this is refused whole
 DNCL_PROBLEMS_SHOWN = 100
@@ -652,44 +650,10 @@ def list_sendlog(db: Storage, *, channel: str | None = None, deal_id: str | None
 # ============================================================================ inbound replies
 
 
-def is_opt_out(body: str) -> bool:
-    """The whole text is an opt-out keyword, in any case, ignoring surrounding spaces and punctuation."""
-    text = unicodedata.normalize("NFC", body)
-    strip = lambda c: c.isspace() or unicodedata.category(c)[0] in "PZC"  # noqa: E731
-    start, end = 0, len(text)
-    while start < end and strip(text[start]):
-        start += 1
-    while end > start and strip(text[end - 1]):
-        end -= 1
-    return text[start:end].casefold() in OPT_OUT_KEYWORDS
-
-
-def record_inbound(db: Storage, data: InboundCreate) -> InboundMessage:
-    """Store a reply. An opt-out keyword suppresses the sender and cancels their open follow-ups;
-    any other reply completes each of the sender's ladders as `responded` (its lowest open step
-    done, the rest canceled). The comms and followups changes are one commit."""
-    from ..followups import service as followups_service  # followups imports comms
-
-    sender = data.from_
-    received_at = data.received_at or db.now()
-    with db.transaction("comms", "followups") as tx:
-        record: dict = {"from": sender, "channel": data.channel, "body": data.body, "received_at": received_at}
-        responded = []
-        if is_opt_out(data.body):
-            sup = suppress(db, value=sender, reason="opt_out", source="inbound")
-            canceled = followups_service.cancel_open_for_contact(db, contact=sender, reason="opted_out")
-            record |= {"action": InboundAction.opted_out, "suppression_id": sup.id, "tasks_canceled": [t.id for t in canceled]}
-        else:
-            changed = followups_service.mark_responded(db, contact=sender, at=received_at)
-            responded = [t for t in changed if t.status.value == "done"]
-            record |= {
-                "action": InboundAction.responded if responded else InboundAction.recorded,
-                "tasks_responded": [t.id for t in responded],
-                "tasks_canceled": [t.id for t in changed if t.status.value == "canceled"],
-            }
-        entry = tx.append(store.inbound, record, audit="action")
-    followups_service.report_completed(db, responded)
-    return entry
+def log_inbound(db: Storage, record: dict) -> InboundMessage:
+    """Store an inbound message with what was done about it (replies.service.receive decides that)."""
+    with db.transaction("comms") as tx:
+        return tx.append(store.inbound, record, audit="action")
 
 
 def list_inbound(db: Storage, *, sender: str | None = None, since: datetime | None = None) -> list[InboundMessage]:
