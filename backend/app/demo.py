@@ -37,7 +37,7 @@ from .core_gov.comms.schemas import DraftCreate, DraftUpdate, IdentityInput, Inb
 from .core_gov.contracts import service as contracts_service
 from .core_gov.contracts.schemas import ContractCreate, ContractUpdate
 from .core_gov.deals import service as deals_service
-from .core_gov.deals.schemas import ActivityCreate, DealCreate, DealUpdate
+from .core_gov.deals.schemas import ActivityCreate, DealCreate, DealUpdate, Stage
 from .core_gov.dispo import service as dispo_service
 from .core_gov.dispo.schemas import AssignmentCreate, AssignmentUpdate, BuyerCreate
 from .core_gov.docs import service as docs_service
@@ -484,7 +484,7 @@ class _Seeder:
                     property_type=ptype, beds=beds, baths=self.rng.choice((1, 1.5, 2, 2.5)), sqft=sqft,
                     year_built=self.rng.randint(1912, 1995), last_sale_price=price,
                     last_sale_date=today - timedelta(days=self.rng.randint(46, 330)), tags=["sold comp"],
-                ))
+                ), require_deal=deals_service.require_deal)
 
     # one deal's life -----------------------------------------------------------
 
@@ -541,12 +541,12 @@ class _Seeder:
                 address=deal.address, city=p.city, region=province, postal=self.postal(self.rng.choice(fsas)), property_type=p.ptype,
                 beds=p.beds, baths=self.rng.choice((1, 1.5, 2)), sqft=p.sqft, year_built=self.rng.randint(1920, 1985), deal_id=deal.id,
                 last_sale_price=self.money(arv * 0.45, 1000), last_sale_date=date(self.rng.randint(2004, 2016), self.rng.randint(1, 12), 15),
-            ))
+            ), require_deal=deals_service.require_deal)
             self.subjects[i] = prop
             self.deals[i] = deals_service.update_deal(self.db, deal.id, DealUpdate(property_id=prop.id))
 
     def move(self, i: int, stage: str, reason: str) -> None:
-        self.deals[i] = deals_service.move_stage(self.db, self.deals[i].id, stage=stage, reason=reason)
+        self.deals[i] = deals_service.move_stage(self.db, self.deals[i].id, stage=Stage(stage), reason=reason)
 
     def comps(self, i: int) -> None:
         prop = self.subjects[i]
@@ -793,7 +793,7 @@ def preflight(db: Storage) -> list[str]:
 
 def ready_to_close(db: Storage) -> list[str]:
     """The assigned deals whose closing checklist is clear (the demo prepares one)."""
-    return [d.id for d in deals_service.list_deals(db, stage="assigned") if closing_service.finalization(db, d.id).can_close]
+    return [d.id for d in deals_service.list_deals(db, stage=Stage.assigned) if closing_service.finalization(db, d.id).can_close]
 
 
 def seed(db: Storage, *, seed: int = DEFAULT_SEED) -> dict[str, dict[str, int]]:

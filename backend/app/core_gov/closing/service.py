@@ -73,7 +73,7 @@ def finalize(db: Storage, deal_id: str) -> Deal:
     with db.transaction("deals", "dispo"):
         deal = deals_service.get_deal(db, deal_id)
         if deal.stage in deals_service.FINAL:
-            raise Conflict("invalid_transition", f"the deal is already {deal.stage.value}", current=deal.stage.value, requested="closed", allowed=[])
+            raise Conflict("invalid_transition", f"the deal is already {deal.stage.value}", current=deal.stage.value, requested=Stage.closed.value, allowed=[])
         blockers = _blockers(deal, _items(db, deal_id))
         if blockers:
             raise Conflict("finalization_blocked", f"the deal cannot close yet: {'; '.join(b['detail'] for b in blockers)}", current=deal.stage.value, blockers=blockers)

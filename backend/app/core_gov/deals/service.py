@@ -62,7 +62,7 @@ def require_deal(db: Storage, deal_id: str, *, field: str = "deal_id") -> Deal:
 
 
 def list_deals(
-    db: Storage, *, stage: str | None = None, province: str | None = None, tag: str | None = None,
+    db: Storage, *, stage: Stage | None = None, province: str | None = None, tag: str | None = None,
     city: str | None = None, q: str | None = None,
 ) -> Sequence[Deal]:
     """Deals in creation order; city ignores case, q is found in the address, city or seller name."""
@@ -178,12 +178,11 @@ def _check_move(deal: Deal, stage: Stage) -> None:
         raise Conflict("invalid_transition", f"a deal moves forward one stage at a time ({rule}) or to dead", current=current, requested=stage.value, allowed=allowed)
 
 
-def move_stage(db: Storage, deal_id: str, *, stage: str, reason: str) -> Deal:
-    target = Stage(stage)
+def move_stage(db: Storage, deal_id: str, *, stage: Stage, reason: str) -> Deal:
     with db.transaction("deals") as tx:
         deal = tx.get(store.deals, deal_id)
-        _check_move(deal, target)
-        return _transition(tx, deal, target, reason)
+        _check_move(deal, stage)
+        return _transition(tx, deal, stage, reason)
 
 
 def _check_system_move(deal: Deal, stage: Stage) -> None:
@@ -196,19 +195,18 @@ def _check_system_move(deal: Deal, stage: Stage) -> None:
         )
 
 
-def require_system_move(db: Storage, deal_id: str, *, stage: str) -> Deal:
+def require_system_move(db: Storage, deal_id: str, *, stage: Stage) -> Deal:
     """Check, without writing, that set_stage_by_system(stage) would be accepted now."""
     deal = get_deal(db, deal_id)
-    _check_system_move(deal, Stage(stage))
+    _check_system_move(deal, stage)
     return deal
 
 
-def set_stage_by_system(db: Storage, deal_id: str, *, stage: str, reason: str) -> Deal:
-    target = Stage(stage)
+def set_stage_by_system(db: Storage, deal_id: str, *, stage: Stage, reason: str) -> Deal:
     with db.transaction("deals") as tx:
         deal = tx.get(store.deals, deal_id)
-        _check_system_move(deal, target)
-        return deal if deal.stage is target else _transition(tx, deal, target, reason)
+        _check_system_move(deal, stage)
+        return deal if deal.stage is stage else _transition(tx, deal, stage, reason)
 
 
 def close(db: Storage, deal_id: str, *, reason: str) -> Deal:
@@ -217,7 +215,7 @@ def close(db: Storage, deal_id: str, *, reason: str) -> Deal:
     with db.transaction("deals") as tx:
         deal = tx.get(store.deals, deal_id)
         if deal.stage is not Stage.assigned:
-            raise Conflict("invalid_transition", f"the deal is {deal.stage.value}; it closes only from assigned", current=deal.stage.value, requested="closed", allowed=[])
+            raise Conflict("invalid_transition", f"the deal is {deal.stage.value}; it closes only from assigned", current=deal.stage.value, requested=Stage.closed.value, allowed=[])
         return _transition(tx, deal, Stage.closed, reason, closed_at=tx.now)
 
 

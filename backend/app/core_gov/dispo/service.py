@@ -293,13 +293,13 @@ def update_assignment(db: Storage, assignment_id: str, data: AssignmentUpdate, *
                     deal_id=deal.id, stage=deal.stage.value,
                 )
             updated = tx.update(store.assignments, updated, {"status": A.assigned}, audit="transition")
-            deals_service.set_stage_by_system(db, deal.id, stage="assigned", reason=f"assignment {current.id} to buyer {current.buyer_id}")
+            deals_service.set_stage_by_system(db, deal.id, stage=Stage.assigned, reason=f"assignment {current.id} to buyer {current.buyer_id}")
             return updated
         # fallout: the deal goes back to under_contract if this assignment had moved it on.
         updated = tx.update(store.assignments, updated, {"status": A.fallout}, audit="transition")
         deal = deals_service.find_deal(db, current.deal_id)
         if deal is not None and deal.stage is Stage.assigned:
-            deals_service.set_stage_by_system(db, deal.id, stage="under_contract", reason=f"assignment {current.id} fell out")
+            deals_service.set_stage_by_system(db, deal.id, stage=Stage.under_contract, reason=f"assignment {current.id} fell out")
         return updated
 
 
