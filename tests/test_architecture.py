@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from app.core_gov.core_router import MODULES, core_routes, module_name
 
@@ -163,6 +164,12 @@ def test_only_the_store_core_touches_files_locks_and_orjson():
 
 
 ROUTES = list(core_routes())
+
+
+@pytest.mark.parametrize("module", MODULES, ids=module_name)
+def test_every_route_of_a_module_router_is_its_own(module):
+    """A router included into another is mounted lazily: its routes would escape the checks below."""
+    assert all(isinstance(route, APIRoute) for route in module.router.routes), f"{module_name(module)} includes a router: declare the routes on its own"
 
 
 def test_every_route_is_under_core_and_none_under_core_core():

@@ -9,11 +9,10 @@ from ..followups.schemas import Completion, TaskComplete
 from ..http import StorageDep, responses
 from . import service
 
-inbound = APIRouter(prefix="/comms", tags=["comms"])
-outcomes = APIRouter(prefix="/followups", tags=["followups"])
+router = APIRouter()  # a process's routes sit at the paths (and under the tags) of the modules it joins
 
 
-@inbound.post("/inbound", status_code=201, summary="Record an inbound reply", responses=responses())
+@router.post("/comms/inbound", tags=["comms"], status_code=201, summary="Record an inbound reply", responses=responses())
 def record_inbound(db: StorageDep, body: InboundCreate) -> InboundMessage:
     """A body that is only an opt-out keyword (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT,
     ARRET, ARRÊT; any case; surrounding spaces/punctuation ignored) suppresses the sender and
@@ -22,14 +21,9 @@ def record_inbound(db: StorageDep, body: InboundCreate) -> InboundMessage:
     return service.receive(db, body)
 
 
-@outcomes.post("/tasks/{task_id}/complete", summary="Record a task's outcome", responses=responses(404, 409))
+@router.post("/followups/tasks/{task_id}/complete", tags=["followups"], summary="Record a task's outcome", responses=responses(404, 409))
 def complete_task(db: StorageDep, task_id: str, body: TaskComplete) -> Completion:
     """Never blocked by go-live. responded/dead cancel the ladder's other open tasks; opted_out
     adds the contact to the do-not-contact list and cancels all its open tasks (one commit).
     409 already_completed when done twice; 409 task_canceled for a canceled task."""
     return service.complete_task(db, task_id, body)
-
-
-router = APIRouter()
-router.include_router(inbound)
-router.include_router(outcomes)
