@@ -147,3 +147,22 @@ def test_a_seeded_row_is_changed_before_its_file_exists(db):
         tx.update(seeded, "op_bc_all", {"enabled": False})
     assert db.get(seeded, "op_bc_all").enabled is False
     assert len(db.list(seeded)) > 1 and b'"id": "op_bc_all"' in path.read_bytes()
+
+
+def test_a_derived_value_is_kept_until_the_collection_changes(db):
+    made = []
+
+    def titles(records):
+        made.append(1)
+        return sorted(m.title for m in records)
+
+    _fill(db, [("b", "", 0, []), ("a", "", 0, [])])
+    assert db.derived(small, titles) == ["a", "b"] and db.derived(small, titles) == ["a", "b"]
+    assert len(made) == 1  # kept while nothing changed
+    with db.transaction("t_seg") as tx:
+        tx.add(small, {"title": "c"})
+        assert db.derived(small, titles) == ["a", "b", "c"]  # inside: made from the staged records
+    assert db.derived(small, titles) == ["a", "b", "c"]
+    path = db.data_dir / "t_seg" / "items.json"
+    path.write_bytes(path.read_bytes().replace(b'"title": "c"', b'"title": "0"'))
+    assert db.derived(small, titles) == ["0", "a", "b"]  # a hand edit is seen

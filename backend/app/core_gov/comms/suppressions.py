@@ -5,7 +5,6 @@ A check names the list that holds a contact: the internal one first, else its DN
 
 from __future__ import annotations
 
-import weakref
 from datetime import datetime, timedelta, timezone
 from typing import KeysView, Sequence
 
@@ -31,20 +30,13 @@ def contact_value(raw: str, loc: tuple[str, ...]) -> str:
         raise InvalidField(loc, str(e)) from None
 
 
-_INDEX: "weakref.WeakKeyDictionary[Storage, tuple[Sequence[Suppression], dict[str, Suppression]]]" = weakref.WeakKeyDictionary()
+def _index(records: Sequence[Suppression]) -> dict[str, Suppression]:
+    return {s.value: s for s in records}
 
 
 def _by_value(db: Storage) -> dict[str, Suppression]:
-    """value -> suppression; rebuilt only when the cached file changes (the core hands back the
-    same tuple while it is unchanged). Inside a transaction the staged list is scanned."""
-    records = db.list(store.suppressions)
-    if not isinstance(records, tuple):
-        return {s.value: s for s in records}
-    hit = _INDEX.get(db)
-    if hit is None or hit[0] is not records:
-        hit = (records, {s.value: s for s in records})
-        _INDEX[db] = hit
-    return hit[1]
+    """value -> suppression, kept by the store until the list changes."""
+    return db.derived(store.suppressions, _index)
 
 
 def find_suppression(db: Storage, contact: str) -> Suppression | None:

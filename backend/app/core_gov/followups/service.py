@@ -11,7 +11,6 @@ as_of. Recording an outcome is never blocked by go-live."""
 from __future__ import annotations
 
 import bisect
-import weakref
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Iterable, Sequence
@@ -188,19 +187,13 @@ def get_task(db: Storage, task_id: str) -> Task:
     return db.get(store.tasks, task_id)
 
 
-_QUEUE: "weakref.WeakKeyDictionary[Storage, tuple[Sequence[Task], list[Task]]]" = weakref.WeakKeyDictionary()
+def _by_due(records: Sequence[Task]) -> list[Task]:
+    return sorted((t for t in records if t.status is TaskStatus.open), key=attrgetter("due_at", "step", "id"))
 
 
 def _open_by_due(db: Storage) -> list[Task]:
-    """Open tasks ordered by (due_at, step, id); rebuilt only when tasks.json changes (the core
-    hands back the same tuple while the file is unchanged)."""
-    records = db.list(store.tasks)
-    hit = _QUEUE.get(db)
-    if hit is None or hit[0] is not records or not isinstance(records, tuple):
-        hit = (records, sorted((t for t in records if t.status is TaskStatus.open), key=attrgetter("due_at", "step", "id")))
-        if isinstance(records, tuple):
-            _QUEUE[db] = hit
-    return hit[1]
+    """Open tasks ordered by (due_at, step, id), kept by the store until the tasks change."""
+    return db.derived(store.tasks, _by_due)
 
 
 def due(db: Storage, *, as_of: datetime | None = None, owner: str | None = None, limit: int = 100) -> DueBatch:

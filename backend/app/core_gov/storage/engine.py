@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -78,6 +78,7 @@ class Storage:
         self._cache: dict[Part, Loaded] = {}
         self._listings: dict[str, tuple[Any, list[str]]] = {}
         self._views: dict[Collection, Records] = {}
+        self._derived: dict[tuple[Collection, Callable[..., Any]], tuple[Records, Any]] = {}
         self._swept: dict[Collection, tuple[Any, float]] = {}  # folder key and time of the last stat of every segment
         self._monotonic = time.monotonic
         self._seeds: dict[Collection, Seg] = {}
@@ -115,6 +116,18 @@ class Storage:
         if tx is not None:
             return tx.list(d)
         return self._records(d)
+
+    def derived(self, d: Collection[R], make: Callable[[Records[R]], T]) -> T:
+        """A value made from a whole collection (an index by some field, a sorted queue), kept
+        until the collection changes; inside a transaction, made from the staged records."""
+        records = self.list(d)
+        if self._tx_for(d) is not None:
+            return make(records)
+        key = (d, make)
+        hit = self._derived.get(key)
+        if hit is None or hit[0] is not records:
+            hit = self._derived[key] = (records, make(records))
+        return hit[1]
 
     def find(self, d: Collection[R], record_id: str) -> R | None:
         return self.list(d).find(record_id)
