@@ -166,3 +166,14 @@ def test_a_derived_value_is_kept_until_the_collection_changes(db):
     path = db.data_dir / "t_seg" / "items.json"
     path.write_bytes(path.read_bytes().replace(b'"title": "c"', b'"title": "0"'))
     assert db.derived(small, titles) == ["0", "a", "b"]  # a hand edit is seen
+
+
+def test_an_index_made_inside_a_transaction_does_not_outlive_a_later_change_in_it(db):
+    _fill(db, [("a", "", 0, [])])
+    with db.transaction("t_seg") as tx:
+        tx.add(small, {"title": "b", "count": 1})
+        assert len(select(tx.list(small), {"count": 1})) == 1  # indexes the staged segment
+        tx.add(small, {"title": "c", "count": 1})
+        assert len(select(tx.list(small), {"count": 1})) == 2
+    assert [m.title for m in select(db.list(small), {"count": 1})] == ["b", "c"]
+    assert [m.title for m in search(db.list(small), "c", ("title",))] == ["c"]

@@ -122,6 +122,7 @@ class Seg:
 
     def put(self, pos: int | None, rec: Record, frag: bytes) -> None:
         """Replace the record at ``pos``, or append it, with its serialised form (a thawed copy only)."""
+        self.derived = {}  # indexes made from the records before this change
         if pos is None:
             self.ids.append(rec.id)
             self.frags.append(frag)
@@ -134,6 +135,7 @@ class Seg:
 
     def remove(self, pos: int) -> None:
         del self.ids[pos], self.frags[pos], self.models[pos]  # type: ignore[union-attr]
+        self.derived = {}
         self._index = None
 
 
