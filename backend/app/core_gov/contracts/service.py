@@ -6,7 +6,7 @@ Once signed, the terms (deal, parties, amount, currency) are fixed: changing the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from ..deals import service as deals_service
 from ..errors import Conflict, InvalidField, require_start, require_transition
@@ -29,8 +29,8 @@ SIGNED = (S.signed, S.active, S.completed)  # signed and not undone (terminated/
 TERMS = ("deal_id", "parties", "amount", "currency")
 
 
-def list_contracts(db: Storage, *, deal_id: str | None = None, kind: str | None = None, status: str | None = None) -> list[Contract]:
-    return list(select(db.list(store.contracts), {"deal_id": deal_id, "kind": kind, "status": status}))
+def list_contracts(db: Storage, *, deal_id: str | None = None, kind: str | None = None, status: str | None = None) -> Sequence[Contract]:
+    return select(db.list(store.contracts), {"deal_id": deal_id, "kind": kind, "status": status})
 
 
 def get_contract(db: Storage, contract_id: str) -> Contract:

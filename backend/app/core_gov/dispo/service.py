@@ -18,6 +18,8 @@ Ranked by score (highest first), then name.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 
 from ..buyers import service as buyers_service
 from ..deals import service as deals_service
@@ -214,9 +216,9 @@ def _current_assignment(db: Storage, deal_id: str) -> Assignment | None:
     return next((a for a in db.list(store.assignments) if a.deal_id == deal_id and a.status is not A.fallout), None)
 
 
-def list_assignments(db: Storage, *, deal_id: str | None = None, buyer_id: str | None = None, status: str | None = None) -> list[Assignment]:
+def list_assignments(db: Storage, *, deal_id: str | None = None, buyer_id: str | None = None, status: str | None = None) -> Sequence[Assignment]:
     filters = {"deal_id": deal_id, "buyer_id": buyer_id, "status": status}
-    return list(select(db.list(store.assignments), filters))
+    return select(db.list(store.assignments), filters)
 
 
 def get_assignment(db: Storage, assignment_id: str) -> Assignment:

@@ -6,6 +6,8 @@ never repeated or undone: 409 `invalid_transition`)."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from ..errors import Conflict
 from ..storage import Storage, select
 from . import store
@@ -16,9 +18,9 @@ ORDER = (RoutingStatus.sent, RoutingStatus.delivered, RoutingStatus.acknowledged
 
 def list_documents(
     db: Storage, *, doc_type: str | None = None, entity_id: str | None = None, tag: str | None = None, routing_status: str | None = None,
-) -> list[Document]:
+) -> Sequence[Document]:
     filters = {"doc_type": doc_type, "entity_ids": entity_id, "tags": tag.strip().lower() if tag else None, "routing_status": routing_status}
-    return list(select(db.list(store.documents), filters))
+    return select(db.list(store.documents), filters)
 
 
 def documents_for(db: Storage, *, entity_id: str, doc_type: str | None = None) -> list[Document]:

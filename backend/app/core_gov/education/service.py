@@ -10,6 +10,7 @@ the call that completes the last lesson sets completed_at and status `completed`
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Sequence
 
 from ..errors import Conflict, InvalidField, require_start, require_transition
 from ..storage import Storage, matches, select
@@ -42,8 +43,8 @@ def _percent(done: int, total: int) -> float:
 # ------------------------------------------------------------------------------ courses
 
 
-def list_courses(db: Storage, *, status: str | None = None) -> list[Course]:
-    return list(select(db.list(store.courses), {"status": status}))
+def list_courses(db: Storage, *, status: str | None = None) -> Sequence[Course]:
+    return select(db.list(store.courses), {"status": status})
 
 
 def get_course(db: Storage, course_id: str) -> Course:

@@ -178,9 +178,9 @@ def report_completed(db: Storage, tasks: Iterable[Task]) -> None:
 
 def list_tasks(
     db: Storage, *, deal_id: str | None = None, status: str | None = None, owner: str | None = None, ladder_id: str | None = None,
-) -> list[Task]:
+) -> Sequence[Task]:
     filters = {"deal_id": deal_id, "status": status, "owner": owner, "ladder_id": ladder_id}
-    return list(select(db.list(store.tasks), filters))
+    return select(db.list(store.tasks), filters)
 
 
 def get_task(db: Storage, task_id: str) -> Task:

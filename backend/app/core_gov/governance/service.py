@@ -5,15 +5,17 @@ GLOBAL risk cap): an unknown id is 422 naming the field, one not approved is 409
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from ..errors import Conflict, InvalidField, require_start
 from ..storage import Storage, actor, select
 from . import store
 from .schemas import DECISION_STARTS, Decision, DecisionCreate, DecisionStatus
 
 
-def list_decisions(db: Storage, *, status: str | None = None, kind: str | None = None, subject_ref: str | None = None) -> list[Decision]:
+def list_decisions(db: Storage, *, status: str | None = None, kind: str | None = None, subject_ref: str | None = None) -> Sequence[Decision]:
     filters = {"status": status, "kind": kind, "subject_refs": subject_ref}
-    return list(select(db.list(store.decisions), filters))
+    return select(db.list(store.decisions), filters)
 
 
 def get_decision(db: Storage, decision_id: str) -> Decision:

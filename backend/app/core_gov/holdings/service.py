@@ -4,6 +4,7 @@ converted (no exchange rates are kept here), so every total is keyed by currency
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Sequence
 
 from ..fields import totals_by_currency
 from ..storage import Storage, select
@@ -11,9 +12,9 @@ from . import store
 from .schemas import Holding, HoldingCreate, HoldingsSummary, HoldingUpdate
 
 
-def list_holdings(db: Storage, *, asset_type: str | None = None, jurisdiction: str | None = None, currency: str | None = None) -> list[Holding]:
+def list_holdings(db: Storage, *, asset_type: str | None = None, jurisdiction: str | None = None, currency: str | None = None) -> Sequence[Holding]:
     filters = {"asset_type": asset_type, "jurisdiction": jurisdiction, "currency": currency}
-    return list(select(db.list(store.holdings), filters))
+    return select(db.list(store.holdings), filters)
 
 
 def get_holding(db: Storage, holding_id: str) -> Holding:

@@ -8,6 +8,7 @@ deals are read only through deals.service."""
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Sequence
 
 from ..deals import service as deals_service
 from ..errors import Conflict, InvalidField
@@ -22,9 +23,9 @@ from .schemas import (
 # ------------------------------------------------------------------------------ partners
 
 
-def list_partners(db: Storage, *, partner_type: str | None = None, status: str | None = None, tag: str | None = None) -> list[Partner]:
+def list_partners(db: Storage, *, partner_type: str | None = None, status: str | None = None, tag: str | None = None) -> Sequence[Partner]:
     filters = {"partner_type": partner_type, "status": status, "tags": tag.strip().lower() if tag else None}
-    return list(select(db.list(store.partners), filters))
+    return select(db.list(store.partners), filters)
 
 
 def get_partner(db: Storage, partner_id: str) -> Partner:
@@ -47,9 +48,9 @@ def update_partner(db: Storage, partner_id: str, data: PartnerUpdate, *, expecte
 # ------------------------------------------------------------------------------ links
 
 
-def list_links(db: Storage, *, partner_id: str | None = None, deal_id: str | None = None, status: str | None = None) -> list[Link]:
+def list_links(db: Storage, *, partner_id: str | None = None, deal_id: str | None = None, status: str | None = None) -> Sequence[Link]:
     filters = {"partner_id": partner_id, "deal_id": deal_id, "status": status}
-    return list(select(db.list(store.links), filters))
+    return select(db.list(store.links), filters)
 
 
 def active_split_total(db: Storage, deal_id: str, *, excluding: str | None = None) -> float:

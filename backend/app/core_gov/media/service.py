@@ -10,7 +10,7 @@ was already published on is 409 already_published.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import Conflict, InvalidField, require_start
 from ..storage import Storage, matches, select
@@ -29,8 +29,8 @@ def _has_substance(content: dict[str, Any]) -> bool:
 # ------------------------------------------------------------------------------ channels
 
 
-def list_channels(db: Storage, *, platform: str | None = None) -> list[Channel]:
-    return list(select(db.list(store.channels), {"platform": platform.strip().lower() if platform else None}))
+def list_channels(db: Storage, *, platform: str | None = None) -> Sequence[Channel]:
+    return select(db.list(store.channels), {"platform": platform.strip().lower() if platform else None})
 
 
 def get_channel(db: Storage, channel_id: str) -> Channel:
@@ -57,8 +57,8 @@ def _check_content(content: dict[str, Any]) -> None:
         raise InvalidField(("body", "scheduled_for"), "scheduled content needs scheduled_for (an instant with an offset)")
 
 
-def list_content(db: Storage, *, status: str | None = None, tag: str | None = None) -> list[Content]:
-    return list(select(db.list(store.content), {"status": status, "tags": tag.strip().lower() if tag else None}))
+def list_content(db: Storage, *, status: str | None = None, tag: str | None = None) -> Sequence[Content]:
+    return select(db.list(store.content), {"status": status, "tags": tag.strip().lower() if tag else None})
 
 
 def get_content(db: Storage, content_id: str) -> Content:

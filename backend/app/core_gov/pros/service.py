@@ -8,7 +8,7 @@ rated 1–5 only once done. The signal, alignment and scorecard formulas are in 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 from ..deals import service as deals_service
 from ..errors import Conflict, InvalidField, require_start, require_transition
@@ -50,9 +50,9 @@ def _require_deal(db: Storage, deal_id: str | None) -> None:
 
 def list_pros(
     db: Storage, *, kind: str | None = None, jurisdiction: str | None = None, specialty: str | None = None, status: str | None = None,
-) -> list[Professional]:
+) -> Sequence[Professional]:
     filters = {"kind": kind, "jurisdictions": jurisdiction, "specialties": specialty, "status": status}
-    return list(select(db.list(store.professionals), filters))
+    return select(db.list(store.professionals), filters)
 
 
 def get_pro(db: Storage, pro_id: str) -> Professional:
@@ -182,8 +182,8 @@ def _usage(hours_used: float, hours_included: float) -> dict[str, float]:
     }
 
 
-def list_retainers(db: Storage, *, pro_id: str | None = None, status: str | None = None) -> list[Retainer]:
-    return list(select(db.list(store.retainers), {"pro_id": pro_id, "status": status}))
+def list_retainers(db: Storage, *, pro_id: str | None = None, status: str | None = None) -> Sequence[Retainer]:
+    return select(db.list(store.retainers), {"pro_id": pro_id, "status": status})
 
 
 def get_retainer(db: Storage, retainer_id: str) -> Retainer:
@@ -233,8 +233,8 @@ def delete_retainer(db: Storage, retainer_id: str, *, reason: str) -> Retainer:
 
 def list_handoffs(
     db: Storage, *, from_: str | None = None, to: str | None = None, deal_id: str | None = None, status: str | None = None,
-) -> list[Handoff]:
-    return list(select(db.list(store.handoffs), {"from_": from_, "to": to, "deal_id": deal_id, "status": status}))
+) -> Sequence[Handoff]:
+    return select(db.list(store.handoffs), {"from_": from_, "to": to, "deal_id": deal_id, "status": status})
 
 
 def get_handoff(db: Storage, handoff_id: str) -> Handoff:
@@ -276,8 +276,8 @@ def update_handoff(db: Storage, handoff_id: str, data: HandoffUpdate, *, expecte
 # ---------------------------------------------------------------------------- tasks
 
 
-def list_tasks(db: Storage, *, pro_id: str | None = None, deal_id: str | None = None, status: str | None = None) -> list[Task]:
-    return list(select(db.list(store.tasks), {"pro_id": pro_id, "deal_id": deal_id, "status": status}))
+def list_tasks(db: Storage, *, pro_id: str | None = None, deal_id: str | None = None, status: str | None = None) -> Sequence[Task]:
+    return select(db.list(store.tasks), {"pro_id": pro_id, "deal_id": deal_id, "status": status})
 
 
 def overdue_tasks(db: Storage, *, as_of: datetime | None = None) -> list[Task]:

@@ -268,8 +268,8 @@ def get_reservation(db: Storage, reservation_id: str) -> Reservation:
     return db.get(store.reservations, reservation_id)
 
 
-def list_reservations(db: Storage, *, engine: str | None = None, status: str | None = None) -> list[Reservation]:
-    return list(select(db.list(store.reservations), {"engine": engine, "status": status}))
+def list_reservations(db: Storage, *, engine: str | None = None, status: str | None = None) -> Sequence[Reservation]:
+    return select(db.list(store.reservations), {"engine": engine, "status": status})
 
 
 def events(db: Storage, *, engine: str | None = None, kind: str | None = None, since: datetime | None = None) -> list[RiskEvent]:

@@ -8,7 +8,7 @@ unique per template (409 duplicate_sequence); a published episode needs text (40
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import Conflict, CoreError, InvalidField
 from ..storage import Storage, select
@@ -82,8 +82,8 @@ def _check_body(body: str) -> None:
 # ------------------------------------------------------------------------------ templates
 
 
-def list_templates(db: Storage, *, tag: str | None = None, mood: str | None = None) -> list[Template]:
-    return list(select(db.list(store.templates), {"tags": tag.strip().lower() if tag else None, "mood": mood}))
+def list_templates(db: Storage, *, tag: str | None = None, mood: str | None = None) -> Sequence[Template]:
+    return select(db.list(store.templates), {"tags": tag.strip().lower() if tag else None, "mood": mood})
 
 
 def get_template(db: Storage, template_id: str) -> Template:
@@ -121,8 +121,8 @@ def render(db: Storage, template_id: str, data: RenderRequest) -> Rendered:
 # ------------------------------------------------------------------------------ episodes
 
 
-def list_episodes(db: Storage, *, template_id: str | None = None, status: str | None = None) -> list[Episode]:
-    return list(select(db.list(store.episodes), {"template_id": template_id, "status": status}))
+def list_episodes(db: Storage, *, template_id: str | None = None, status: str | None = None) -> Sequence[Episode]:
+    return select(db.list(store.episodes), {"template_id": template_id, "status": status})
 
 
 def get_episode(db: Storage, episode_id: str) -> Episode:
