@@ -382,7 +382,9 @@ def test_a_file_that_is_not_utf8_far_into_it_or_empty_is_422_and_changes_nothing
     body = lead_list(5000).replace(b"4321 Long Lane", "4321 Rue Lévis".encode("latin-1"))
     with pytest.raises(InvalidField) as refused:
         service.import_csv(db, [body[i : i + 1000] for i in range(0, len(body), 1000)])
-    assert refused.value.detail[0]["msg"] == "the file is not UTF-8 text (byte 0xe9 on line 4323); save it as 'CSV UTF-8'; nothing was imported"
+    assert refused.value.detail[0]["msg"] == (
+        "the file is not UTF-8 text: line 4323, byte 11 (0xe9): invalid continuation byte; save it as UTF-8 ('CSV UTF-8' in a spreadsheet); nothing was imported"
+    )
     for empty in (b"", b"\n\n", b" , ,\n"):
         r = post_csv(client, empty)
         assert r.status_code == 422 and " is empty" in r.json()["detail"][0]["msg"]
