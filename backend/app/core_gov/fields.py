@@ -124,13 +124,14 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # an extension, a typo) takes the full parse: the answer is the same either way.
 _NANP_SHAPE = re.compile(r" *(?:\+?1[ .-]?)?\(?([2-9]\d\d)\)?[ .-]?([2-9]\d\d)[ .-]?(\d{4}) *", re.ASCII)
 _CA = phonenumbers.PhoneMetadata.metadata_for_region("CA")
-_CA_NUMBER = re.compile(_CA.general_desc.national_number_pattern)
 _CA_KINDS = [  # the kinds of 10-digit number phonenumbers finds valid in Canada
-    re.compile(d.national_number_pattern) for d in (
+    d.national_number_pattern for d in (
         _CA.fixed_line, _CA.mobile, _CA.toll_free, _CA.premium_rate, _CA.shared_cost, _CA.voip, _CA.personal_number,
         _CA.pager, _CA.uan, _CA.voicemail,
-    ) if d is not None and d.national_number_pattern and 10 in d.possible_length
+    ) if d is not None and d.national_number_pattern and (not d.possible_length or 10 in d.possible_length)
 ]
+# Valid in Canada: a Canadian number (the general pattern) of one of those kinds.
+_CA_VALID = re.compile(f"(?=(?:{_CA.general_desc.national_number_pattern})\\Z)(?:{'|'.join(_CA_KINDS)})", re.ASCII)
 
 
 def _canadian(raw: str) -> str | None:
@@ -139,8 +140,7 @@ def _canadian(raw: str) -> str | None:
     if shape is None:
         return None
     digits = "".join(shape.groups())
-    valid = _CA_NUMBER.fullmatch(digits) and any(kind.fullmatch(digits) for kind in _CA_KINDS)
-    return "+1" + digits if valid else None
+    return "+1" + digits if _CA_VALID.fullmatch(digits) else None
 
 
 def normalize_phone(raw: str, region: str = "CA") -> str:

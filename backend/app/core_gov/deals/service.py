@@ -10,6 +10,7 @@ before it writes (logged)."""
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import tempfile
 from dataclasses import dataclass
@@ -254,9 +255,13 @@ _ABBREV = {
 
 def address_key(address: str, city: str) -> str:
     """Case, whitespace, punctuation and street-type spelling do not make two addresses differ."""
-    words = _SPACE.split(_PUNCT.sub(" ", f"{address}").casefold().strip())
-    town = _SPACE.sub(" ", _PUNCT.sub(" ", city).casefold()).strip()
-    return " ".join(_ABBREV.get(w, w) for w in words) + "|" + town
+    words = _SPACE.split(_PUNCT.sub(" ", address).casefold().strip())
+    return " ".join([_ABBREV.get(w, w) for w in words]) + "|" + _town(city)
+
+
+@functools.lru_cache(maxsize=4096)  # a lead list names a few towns many times
+def _town(city: str) -> str:
+    return _SPACE.sub(" ", _PUNCT.sub(" ", city).casefold()).strip()
 
 
 def _rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
@@ -270,7 +275,7 @@ def _rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
             return
         except csv.Error as e:
             raise csvimport.refused(f"line {line} is not valid CSV: {e}") from None
-        if any(c.strip() for c in row):
+        if "".join(row).strip():
             yield line, row
 
 
@@ -303,9 +308,10 @@ def _deal(db: Storage, header: list[str], row: list[str]) -> tuple[dict[str, Any
     if "tags" in values:
         values["tags"] = _TAGS.split(values["tags"])
     try:
-        fields = dict(DealCreate.model_validate(values, strict=False))  # cells are text: "5" is 5
+        create = DealCreate.model_validate(values, strict=False)  # cells are text: "5" is 5
     except ValidationError as e:
         return None, [(str(err["loc"][0]) if err["loc"] else "(row)", err["msg"].removeprefix("Value error, ")) for err in e.errors()]
+    fields = create.__dict__.copy()  # its values as validated (model_dump would copy them again)
     problem = _place(db, fields)
     return (None, [problem]) if problem else (_stored(fields), [])
 
