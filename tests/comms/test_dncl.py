@@ -139,9 +139,9 @@ def test_any_chunking_and_any_order_give_the_same_sorted_copies():
 
 
 @pytest.mark.parametrize("body, words", [
-    (b"", "holds no phone number"),
-    (b"phone\n\n", "holds no phone number"),
-    (b"4165550100\n\xff\xfe4165550101\n", "not UTF-8 text: invalid start byte at line 2"),
+    (b"", "the file is empty: expected one phone number a line"),
+    (b"phone\n\n", "the file is empty"),
+    (b"4165550100\n\xff\xfe4165550101\n", "the file is not UTF-8 text: line 2, byte 1 (0xff): invalid start byte"),
     (dncl_list(*numbers("416", 98), "212-555-0100", "not a number"), "2 of 100 rows are invalid (more than 1%)"),
 ])
 def test_a_broken_file_is_422_and_changes_nothing(client, data_dir, body, words):
@@ -158,7 +158,7 @@ def test_a_broken_file_is_422_and_changes_nothing(client, data_dir, body, words)
 def test_a_refused_file_names_its_first_problems(client):
     r = import_dncl(client, dncl_list("416-555-0100", "212-555-0100", "hello"))
     msg = r.json()["detail"][0]["msg"]
-    assert r.status_code == 422 and "line 3: area code 212 is not a Canadian area code" in msg and "line 4: 'hello' is not a phone number" in msg
+    assert r.status_code == 422 and "line 3 phone: area code 212 is not a Canadian area code" in msg and "line 4 phone: 'hello' is not a phone number" in msg
 
 
 def test_list_date_rules(client, data_dir):
@@ -302,7 +302,7 @@ def test_cli_dncl_import_reads_the_file(tmp_path, data_dir, capsys, client):
     assert audit_lines(data_dir)[-1]["actor"] == "cli"
     path.write_bytes(b"nothing here\n")
     assert cli(["--data-dir", str(data_dir), "dncl", "import", str(path), "--list-date", today.isoformat()]) == 1
-    assert "holds no phone number" in capsys.readouterr().err
+    assert "the file is empty" in capsys.readouterr().err
     assert cli(["--data-dir", str(data_dir), "dncl", "import", str(path), "--list-date", "yesterday"]) == 2
 
 

@@ -383,7 +383,9 @@ def test_a_file_that_is_not_utf8_far_into_it_or_empty_is_422_and_changes_nothing
     body = lead_list(5000).replace(b"4321 Long Lane", "4321 Rue Lévis".encode("latin-1"))
     with pytest.raises(InvalidField) as refused:
         service.import_csv(db, [body[i : i + 1000] for i in range(0, len(body), 1000)])
-    assert refused.value.detail[0]["msg"] == "the file is not UTF-8 text (byte 0xe9 on line 4323); save it as 'CSV UTF-8'; nothing was imported"
+    assert refused.value.detail[0]["msg"] == (
+        "the file is not UTF-8 text: line 4323, byte 11 (0xe9): invalid continuation byte; save it as UTF-8 ('CSV UTF-8' in a spreadsheet); nothing was imported"
+    )
     for empty in (b"", b"\n\n", b" , ,\n"):
         r = post_csv(client, empty)
         assert r.status_code == 422 and " is empty" in r.json()["detail"][0]["msg"]
@@ -449,3 +451,35 @@ def test_an_import_holds_about_its_records_json_in_memory_not_the_rows_parsed(tm
     # The records' JSON, one segment's models and the working set; reading the whole body and
     # holding every row parsed took 9 times the JSON.
     assert peak < 3 * stored, f"peak {peak >> 20} MiB for {stored >> 20} MiB of records"
+
+
+@pytest.mark.parametrize("row", [
+    "Jane Roy,(416) 555-0199,Jane.Roy@Example.com,12 Elm St,Hamilton,on,sfr,probate list,0.8,300000,30000,190000,10000,1500,Vacant;estate,Quick close,cad",
+    ",,,13 Elm St,Hamilton,ON,,,,,,,,,,,",
+    ",+1 212 555 0100,,14 Elm St,Buffalo,NY,condo,,1,0,0,5,,,,,USD",
+])
+def test_an_imported_deal_is_stored_byte_for_byte_as_a_create_of_the_same_values_would_be(client, data_dir, row):
+    header = "seller_name,seller_phone,seller_email,address,city,province,property_type,lead_source,lead_score,arv_estimate,repairs_estimate,asking_price,assignment_fee_target,costs_estimate,tags,notes,currency"
+    assert post_csv(client, f"{header}\n{row}\n").json()["added"] == 1
+    imported = (data_dir / "deals" / "deals.json").read_bytes()
+    (data_dir / "deals" / "deals.json").unlink()
+    values = {k: v for k, v in zip(header.split(","), row.split(",")) if v}
+    numbers = ("lead_score", "arv_estimate", "repairs_estimate", "asking_price", "assignment_fee_target", "costs_estimate")
+    body = {k: float(v) if k in numbers else v.split(";") if k == "tags" else v for k, v in values.items()}
+    assert client.post("/core/deals", json=body).status_code == 201
+    created = (data_dir / "deals" / "deals.json").read_bytes()
+    strip = lambda data: [{k: v for k, v in d.items() if k not in ("id", "created_at", "updated_at")} for d in orjson.loads(data)]  # noqa: E731
+    assert strip(imported) == strip(created)
+    assert imported.replace(orjson.loads(imported)[0]["id"].encode(), b"ID") == created.replace(orjson.loads(created)[0]["id"].encode(), b"ID")
+
+
+def test_add_many_refuses_rows_that_do_not_serialise_as_the_model_does(db):
+    from app.core_gov.deals import store
+
+    good = {name: None for name in service.STORED} | {"address": "1 A St", "city": "Town", "province": "ON", "country": "CA", "costs_estimate": 0.0, "stage": "lead", "tags": [], "currency": "CAD"}
+    with pytest.raises(ValueError, match="add_many: the row is not a Deal as stored"):
+        with db.transaction("deals") as tx:
+            tx.add_many(store.deals, [{**good, "costs_estimate": 0}])  # 0 is stored as 0.0
+    with db.transaction("deals") as tx:
+        assert len(tx.add_many(store.deals, [good, {**good, "address": "2 A St"}])) == 2
+    assert [d.address for d in db.list(store.deals)] == ["1 A St", "2 A St"]

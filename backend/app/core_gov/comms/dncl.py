@@ -16,15 +16,14 @@ from operator import lt
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .. import csvimport
 from ..errors import Conflict, InvalidField
 from ..storage import Storage, archive, files, new_id
 from ..storage.version import migration
 from . import store
-from .schemas import CA_AREA_CODES, AreaCopy, DnclCopies, DnclCopy, DnclImport, DnclStatus, ImportProblem, ImportResult
+from .schemas import CA_AREA_CODES, AreaCopy, DnclCopies, DnclCopy, DnclImport, DnclStatus, ImportResult
 
 DNCL_MAX_AGE = timedelta(days=31)  # CRTC: call against a list copy at most 31 days old
-DNCL_MAX_INVALID = 0.01  # a file with more invalid rows than this is refused whole
-DNCL_PROBLEMS_SHOWN = 100
 
 # A DNCL row is one number written with digits and these separators; 10 digits, or 11 with the
 # country code 1 first (so 4165550100, 416-555-0100, (416) 555-0100, +1 416 555 0100, "416",5550100).
@@ -90,47 +89,28 @@ def list_dncl_imports(db: Storage) -> list[DnclImport]:
     return list(db.entries(store.dncl_imports))
 
 
-class DnclReader:
-    """A National DNCL download read in chunks of any size (an HTTP body, a file): keeps only
-    the valid numbers, as 8-byte integers per area code, and the first invalid rows. Rows are
-    file lines; a first line without a digit is a header; blank lines are skipped."""
+class DnclReader(csvimport.Tally):
+    """A National DNCL download read in chunks of any size (an HTTP body, a file; the text read
+    by csvimport): keeps only the valid numbers, as 8-byte integers per area code, and the first
+    invalid rows. Rows are file lines; a first line without a digit is a header; blank lines are
+    skipped."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._numbers = {area: array("Q") for area in _AREAS}
-        self._rest = b""
+        self._text = csvimport.Lines()
         self._line = 0
-        self.rows = 0  # data rows: not blank, not the header
-        self.invalid: list[ImportProblem] = []
-        self.invalid_count = 0
-        self.not_utf8: str | None = None
 
     def feed(self, chunk: bytes) -> None:
-        if self.not_utf8 is not None:
-            return  # refused whole: the rest is read and dropped
-        data = self._rest + chunk if self._rest else chunk
-        if self._line == 0 and data.startswith(b"\xef\xbb\xbf"):
-            data = data[3:]  # a UTF-8 byte order mark
-        cut = data.rfind(b"\n") + 1
-        self._rest = data[cut:]
-        if cut:
-            self._rows(data[:cut])
+        self._rows(self._text.feed(chunk))
 
     def finish(self) -> dict[str, tuple[array, int]]:
         """Area code -> (its numbers sorted, each once; how many rows repeated one). Raises 422 when
         the file is not UTF-8, holds no number, or more than 1 % of its rows are invalid."""
-        if self._rest and self.not_utf8 is None:
-            self._rows(self._rest)
-            self._rest = b""
-        if self.not_utf8 is not None:
-            raise InvalidField(("body",), f"the file is not UTF-8 text: {self.not_utf8}; nothing was imported")
+        self._rows(self._text.finish())
         if self.rows == 0:
-            raise InvalidField(("body",), "the file holds no phone number (one number a line, an optional header line); nothing was imported")
-        if self.invalid_count > DNCL_MAX_INVALID * self.rows:
-            first = "; ".join(f"line {p.row}: {p.message}" for p in self.invalid[:5])
-            raise InvalidField(("body",), (
-                f"{self.invalid_count} of {self.rows} rows are invalid (more than {DNCL_MAX_INVALID:.0%}): is this a DNCL "
-                f"download? First problems: {first}; nothing was imported"
-            ))
+            raise csvimport.empty("one phone number a line (after an optional header line)")
+        self.check()
         lists = {}
         for area, numbers in self._numbers.items():
             if numbers and not all(map(lt, numbers, islice(numbers, 1, None))):  # a download is sorted already
@@ -142,15 +122,8 @@ class DnclReader:
         return lists
 
     def _rows(self, block: bytes) -> None:
-        """Complete lines (``block`` ends with a newline, or is the file's last line)."""
-        try:
-            block.decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = self._line + block.count(b"\n", 0, e.start) + 1
-            column = e.start - block.rfind(b"\n", 0, e.start)
-            self.not_utf8 = f"{e.reason} at line {line} (byte {column} of the line)"
-            return
-        if not self._plain(block if block.endswith(b"\n") else block + b"\n"):
+        """Complete lines, checked UTF-8 (``block`` ends with a line ending, or is the file's last line)."""
+        if block and not self._plain(block if block.endswith(b"\n") else block + b"\n"):
             self._each_line(block)
 
     def _plain(self, block: bytes) -> bool:
@@ -169,9 +142,7 @@ class DnclReader:
         return True
 
     def _each_line(self, block: bytes) -> None:
-        lines = block.split(b"\n")
-        if lines[-1] == b"":
-            lines.pop()
+        lines = block.splitlines()  # as csvimport counts them
         numbers, lineno, rows = self._numbers, self._line, 0
         for raw in lines:
             lineno += 1
@@ -190,8 +161,8 @@ class DnclReader:
         self._line, self.rows = lineno, self.rows + rows
 
     def _invalid(self, lineno: int, raw: bytes, digits: bytes) -> None:
-        self.invalid_count += 1
-        if len(self.invalid) >= DNCL_PROBLEMS_SHOWN:
+        if self.invalid_count >= csvimport.SHOWN:
+            self.invalid_count += 1
             return
         text = raw.decode("utf-8").strip()[:40]
         if not digits.isdigit():
@@ -202,7 +173,7 @@ class DnclReader:
             message = f"area code {digits[:3].decode()} is not a Canadian area code"
         else:
             message = f"{text!r} is not a valid number: the exchange ({digits[3:6].decode()}) cannot start with 0 or 1"
-        self.invalid.append(ImportProblem(row=lineno, field="phone", message=message))
+        self.add_invalid(lineno, [("phone", message)])
 
 
 def _render(numbers: Sequence[int]) -> tuple[list[bytes], str]:

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
+from ..csvimport import InvalidRow
 from ..fields import Contact, Email, Name, Phone, Province, Tags, Text, starts_in
 from ..storage import BadText, Entry, Input, Record, UtcDatetime
 
@@ -148,10 +149,7 @@ class Suppression(Record):
     opted_out_at: UtcDatetime | None = None
 
 
-class ImportProblem(BaseModel):
-    row: int
-    field: str
-    message: str
+ImportProblem = InvalidRow  # one shape for every import's invalid rows (csvimport)
 
 
 # ---------------------------------------------------------------------------- National DNCL

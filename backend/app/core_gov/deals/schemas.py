@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from ..csvimport import InvalidRow
 from ..fields import E164, Currency, Email, Fraction, Money, Name, Phone, PropertyType, Region, Tags, Text, starts_in
 from ..http import NonBlank
 from ..storage import Entry, Input, Record, UtcDatetime
@@ -53,7 +54,7 @@ class DealCreate(Input):
     mao: Money | None = None
     offer_amount: Money | None = None
     assignment_fee_target: Money | None = None
-    costs_estimate: Money = 0
+    costs_estimate: Money = 0.0
     tags: Tags = []
     notes: Text | None = None
     currency: Currency = "CAD"
@@ -93,6 +94,14 @@ class DealUpdate(Input):
     stage: Stage = Field(None, description="Not changeable here (422): use POST /core/deals/{id}/stage, or finalize to close")
 
 
+def expected_spread(fee: Any, costs: Any) -> float | None:
+    """assignment_fee_target - costs_estimate (a missing cost is 0), None without a fee."""
+    costs = costs or 0
+    if isinstance(fee, (int, float)) and isinstance(costs, (int, float)):
+        return round(fee - costs, 2)
+    return None
+
+
 class Deal(Record):
     seller_name: str | None = None
     seller_phone: E164 | None = None
@@ -124,12 +133,7 @@ class Deal(Record):
     def _spread(cls, data: Any) -> Any:
         """expected_spread is always assignment_fee_target - costs_estimate, never what was sent or typed."""
         if isinstance(data, dict):
-            fee = data.get("assignment_fee_target")
-            costs = data.get("costs_estimate") or 0
-            spread = None
-            if isinstance(fee, (int, float)) and isinstance(costs, (int, float)):
-                spread = round(fee - costs, 2)
-            data = {**data, "expected_spread": spread}
+            data = {**data, "expected_spread": expected_spread(data.get("assignment_fee_target"), data.get("costs_estimate"))}
         return data
 
 
@@ -170,12 +174,6 @@ class DealsSummary(BaseModel):
     by_stage: dict[str, StageTotals]
     expected_spread_total: dict[str, float]
     open_expected_spread: dict[str, float]
-
-
-class InvalidRow(BaseModel):
-    row: int = Field(description="The file line number (the header is line 1)")
-    field: str
-    message: str
 
 
 class DuplicateRow(BaseModel):

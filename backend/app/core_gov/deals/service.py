@@ -9,18 +9,17 @@ before it writes (logged)."""
 
 from __future__ import annotations
 
-import codecs
 import csv
-import hashlib
-import io
+import functools
 import re
 import tempfile
-from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, Iterable, Iterator, Sequence
 
 import pydantic_core
 from pydantic import ValidationError
 
+from .. import csvimport
 from ..errors import Conflict, InvalidField, require_start
 from ..fields import country_of, totals_by_currency
 from ..property import service as property_service
@@ -29,7 +28,7 @@ from ..storage import Records, Storage, Transaction, actor, archive, search, sel
 from . import store
 from .schemas import (
     DEAL_STARTS, Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, ImportResult,
-    InvalidRow, Stage, StageTotals,
+    Stage, StageTotals, expected_spread,
 )
 
 FORWARD = (Stage.lead, Stage.contacted, Stage.offer_made, Stage.under_contract, Stage.assigned)
@@ -232,15 +231,17 @@ def record_offer(db: Storage, deal_id: str, *, offer_amount: float, evidence_id:
 
 # ---------------------------------------------------------------------------------- CSV import
 #
-# A lead list is read as it arrives (an HTTP body or a file, in chunks): each row is checked and
-# the good ones spooled to a temporary file, so memory does not grow with the file. A file that
-# is not UTF-8 text, is empty or has more than 1 % invalid rows changes nothing. The good rows
-# are then added in one transaction, duplicates judged under its lock, with one audit entry.
+# A lead list is read as it arrives (an HTTP body or a file, in chunks; csvimport checks the text):
+# each row is validated once, as a DealCreate, and spooled to a temporary file as the deal it
+# stores, so memory does not grow with the file. A file that is not UTF-8 text, is empty or has
+# more than 1 % invalid rows changes nothing. Under the lock the duplicates are judged first
+# (the address keys are then let go), then the new deals are added in one transaction
+# (serialised once, no second validation) with one audit entry.
 
 REQUIRED_COLUMNS = ("address", "city", "province")
 ALLOWED_COLUMNS = tuple(n for n in DealCreate.model_fields if n != "stage")  # an import adds leads
-SHOWN = 100  # invalid and duplicate rows an answer lists; the counts cover every row
-MAX_INVALID = 0.01  # a file with a larger share of invalid rows is refused whole
+STORED = tuple(n for n in Deal.model_fields if n not in ("id", "created_at", "updated_at", "version"))  # a deal's fields, in file order
+_TAGS = re.compile(r"[;|]")
 _PUNCT = re.compile(r"[^\w\s]")
 _SPACE = re.compile(r"\s+")
 _ABBREV = {
@@ -253,39 +254,13 @@ _ABBREV = {
 
 def address_key(address: str, city: str) -> str:
     """Case, whitespace, punctuation and street-type spelling do not make two addresses differ."""
-    words = _SPACE.split(_PUNCT.sub(" ", f"{address}").casefold().strip())
-    town = _SPACE.sub(" ", _PUNCT.sub(" ", city).casefold()).strip()
-    return " ".join(_ABBREV.get(w, w) for w in words) + "|" + town
+    words = _SPACE.split(_PUNCT.sub(" ", address).casefold().strip())
+    return " ".join([_ABBREV.get(w, w) for w in words]) + "|" + _town(city)
 
 
-def _not_utf8(e: UnicodeDecodeError, lines_before: int) -> InvalidField:
-    line = lines_before + e.object[: e.start].count(b"\n") + 1
-    return InvalidField(("body",), f"the file is not UTF-8 text (byte 0x{e.object[e.start]:02x} on line {line}); save it as 'CSV UTF-8'; nothing was imported")
-
-
-def _lines(chunks: Iterable[bytes], digest: Any) -> Iterator[str]:
-    """The text lines of a UTF-8 file read in chunks of any size, endings kept (as csv wants
-    them; a "\r\n" split between two chunks is one ending). 422 at a byte that is not UTF-8 or NUL."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    rest, newlines = "", 0
-    for chunk in chunks:
-        digest.update(chunk)
-        if b"\x00" in chunk:
-            line = newlines + chunk[: chunk.index(b"\x00")].count(b"\n") + 1
-            raise InvalidField(("body",), f"line {line} holds a NUL byte: this is not a text CSV file; nothing was imported")
-        try:
-            text = rest + decoder.decode(chunk)
-        except UnicodeDecodeError as e:
-            raise _not_utf8(e, newlines) from None
-        newlines += chunk.count(b"\n")
-        cut = max(text.rfind("\n"), text.rfind("\r", 0, len(text) - 1)) + 1  # a last "\r" may precede a "\n"
-        yield from io.StringIO(text[:cut], newline="")
-        rest = text[cut:]
-    try:
-        rest += decoder.decode(b"", final=True)
-    except UnicodeDecodeError as e:
-        raise _not_utf8(e, newlines) from None
-    yield from io.StringIO(rest, newline="")
+@functools.lru_cache(maxsize=4096)  # a lead list names a few towns many times
+def _town(city: str) -> str:
+    return _SPACE.sub(" ", _PUNCT.sub(" ", city).casefold()).strip()
 
 
 def _rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
@@ -298,8 +273,8 @@ def _rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as e:
-            raise InvalidField(("body",), f"line {line} is not valid CSV: {e}; nothing was imported") from None
-        if any(c.strip() for c in row):
+            raise csvimport.refused(f"line {line} is not valid CSV: {e}") from None
+        if "".join(row).strip():
             yield line, row
 
 
@@ -316,58 +291,57 @@ def _header(line: int, row: list[str]) -> list[str]:
     return names
 
 
-def _problems(db: Storage, header: list[str], row: list[str]) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
-    """A row's deal fields, or its problems as (field, message)."""
+def _stored(fields: dict[str, Any]) -> dict[str, Any]:
+    """The deal a valid row stores (all but its id and stamps, in file order), from its
+    DealCreate's values: a new lead, its expected spread computed as Deal computes it."""
+    spread = expected_spread(fields["assignment_fee_target"], fields["costs_estimate"])
+    fields.update(stage=Stage.lead, expected_spread=spread, closed_at=None)
+    return {name: fields[name] for name in STORED}
+
+
+def _deal(db: Storage, header: list[str], row: list[str]) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+    """A row's deal as stored (_stored), or its problems as (field, message)."""
     if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
         return None, [("(row)", f"{len(row)} fields; the header has {len(header)}")]
-    values: dict[str, Any] = {k: v.strip() for k, v in zip(header, row) if v.strip()}
+    values: dict[str, Any] = {k: v for k, cell in zip(header, row) if (v := cell.strip())}
     if "tags" in values:
-        values["tags"] = re.split(r"[;|]", values["tags"])
+        values["tags"] = _TAGS.split(values["tags"])
     try:
-        fields = DealCreate.model_validate(values, strict=False).model_dump(exclude={"stage"})  # cells are text: "5" is 5
+        create = DealCreate.model_validate(values, strict=False)  # cells are text: "5" is 5
     except ValidationError as e:
         return None, [(str(err["loc"][0]) if err["loc"] else "(row)", err["msg"].removeprefix("Value error, ")) for err in e.errors()]
+    fields = create.__dict__.copy()  # its values as validated (model_dump would copy them again)
     problem = _place(db, fields)
-    return (None, [problem]) if problem else (fields, [])
+    return (None, [problem]) if problem else (_stored(fields), [])
 
 
 @dataclass
-class _Checked:
+class _Checked(csvimport.Tally):
     """What reading a file found; its good rows are in the spool, one a line: `row<TAB>address
-    key<TAB>fields as JSON`."""
+    key<TAB>the deal as JSON`."""
 
     sha256: str = ""
-    rows: int = 0  # data rows: not blank, not the header
-    invalid: list[InvalidRow] = field(default_factory=list)  # the problems of the first SHOWN invalid rows
-    invalid_count: int = 0  # invalid rows
 
 
 def _check(db: Storage, chunks: Iterable[bytes], spool: IO[bytes]) -> _Checked:
     """Read the file, spool its good rows, and refuse it (422) when it is empty or not text, or
-    more than MAX_INVALID of its rows are invalid."""
-    digest = hashlib.sha256()
-    rows = _rows(_lines(chunks, digest))
+    more than csvimport.MAX_INVALID of its rows are invalid."""
+    text = csvimport.Lines()
+    rows = _rows(text.text(chunks))
     first = next(rows, None)
     if first is None:
-        raise InvalidField(("body",), f"the file is empty: expected a header row (required columns: {', '.join(REQUIRED_COLUMNS)})")
+        raise csvimport.empty(f"a header row naming the columns (required: {', '.join(REQUIRED_COLUMNS)})")
     header = _header(*first)
     found = _Checked()
     for line, row in rows:
         found.rows += 1
-        fields, problems = _problems(db, header, row)
-        if fields is not None:
-            spool.write(b"%d\t%s\t%s\n" % (line, address_key(fields["address"], fields["city"]).encode(), pydantic_core.to_json(fields)))
-            continue
-        found.invalid_count += 1
-        if found.invalid_count <= SHOWN:
-            found.invalid += [InvalidRow(row=line, field=f, message=m) for f, m in problems]
-    found.sha256 = digest.hexdigest()
-    if found.invalid_count > MAX_INVALID * found.rows:
-        first_problems = "; ".join(f"line {p.row} {p.field}: {p.message}" for p in found.invalid[:5])
-        raise InvalidField(("body",), (
-            f"{found.invalid_count} of {found.rows} rows are invalid (more than {MAX_INVALID:.0%}); nothing was imported. "
-            f"First problems: {first_problems}"
-        ))
+        deal, problems = _deal(db, header, row)
+        if deal is not None:
+            spool.write(b"%d\t%s\t%s\n" % (line, address_key(deal["address"], deal["city"]).encode(), pydantic_core.to_json(deal)))
+        else:
+            found.add_invalid(line, problems)
+    found.sha256 = text.digest.hexdigest()
+    found.check()
     return found
 
 
@@ -387,38 +361,44 @@ def _existing(deals: Records[Deal]) -> dict[str, str | int]:
     return keys
 
 
-def _sort(spool: IO[bytes], seen: dict[str, str | int], add: Callable[[dict[str, Any]], str] | None) -> tuple[list[str], int, list[DuplicateRow]]:
-    """Add each spooled row whose address is not in ``seen`` yet (the ids added), and count the
-    others, listing the first SHOWN with the deal id or row they repeat."""
-    ids: list[str] = []
+def _judge(spool: IO[bytes], seen: dict[str, str | int]) -> tuple[bytearray, int, list[DuplicateRow]]:
+    """Which spooled rows are new (1) and which repeat an address in ``seen`` or on an earlier
+    row (0); how many repeat one, the first csvimport.SHOWN listed with what they repeat."""
+    new = bytearray()
     duplicates: list[DuplicateRow] = []
     count = 0
     for line, key, data in _spooled(spool):
-        of = seen.get(key)
-        if of is None:
-            seen[key] = line
-            ids.append(add(pydantic_core.from_json(data)))  # type: ignore[misc]
-            continue
-        count += 1
-        if len(duplicates) < SHOWN:
-            duplicates.append(DuplicateRow(row=line, address=pydantic_core.from_json(data)["address"], duplicate_of=of if isinstance(of, str) else f"row {of}"))
-    return ids, count, duplicates
+        of = seen.setdefault(key, line)
+        new.append(of == line)
+        if of != line:
+            count += 1
+            if len(duplicates) < csvimport.SHOWN:
+                duplicates.append(DuplicateRow(row=line, address=pydantic_core.from_json(data)["address"], duplicate_of=of if isinstance(of, str) else f"row {of}"))
+    return new, count, duplicates
+
+
+def _new_rows(spool: IO[bytes], new: bytearray) -> Iterator[dict[str, Any]]:
+    for (_, _, data), keep in zip(_spooled(spool), new):
+        if keep:
+            yield pydantic_core.from_json(data)
 
 
 def import_csv(db: Storage, chunks: Iterable[bytes]) -> ImportResult:
     """Import a lead list read in chunks of any size: one transaction, one audit entry."""
     regression_service.require_not_throttled(db, "deals")
+    ids: list[str] = []
+    saved = None
     with tempfile.TemporaryFile() as spool:
         checked = _check(db, chunks, spool)
         known = _existing(db.list(store.deals))  # read without the lock, to skip the backup when nothing is new
-        saved = None
         if all(key in known for _, key, _ in _spooled(spool)):
-            ids, duplicates, shown = _sort(spool, known, None)
+            _, duplicates, shown = _judge(spool, known)
         else:
             del known
             saved = archive.backup_before(db, f"the import of {checked.rows} row(s)", modules=("deals",))
-            with db.transaction("deals") as tx:  # duplicates judged under the lock: a concurrent import may have added some
-                ids, duplicates, shown = _sort(spool, _existing(tx.list(store.deals)), lambda fields: tx.add(store.deals, fields, audit=None).id)
+            with db.transaction("deals") as tx:  # judged again under the lock: a concurrent import may have added some
+                new, duplicates, shown = _judge(spool, _existing(tx.list(store.deals)))
+                ids = tx.add_many(store.deals, _new_rows(spool, new))
                 if ids:
                     tx.audit("deals", store.deals.name, "import", "action", {
                         "file_sha256": [None, checked.sha256], "rows": [None, checked.rows], "added": [None, len(ids)],
