@@ -13,7 +13,7 @@ source "$HERE/smoke.d/_lib.sh"
 PARTS=(
   system audit
   golive governance risk heimdall kpi regression market runbook
-  offers deals property comms consent followups buyers jv dispo holdings
+  offers deals property comms consent followups replies buyers jv dispo closing holdings
   pros contracts docs stories education media
   ui
 )

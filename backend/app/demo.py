@@ -2,9 +2,11 @@
 
 Everything is written through the modules' services, exactly as the routes write it, so every
 rule holds and every change is audited. To give records believable times, the seed replays the
-last 45 days: it moves the Storage's clock back to each step's moment, runs the step's service
-calls in one transaction naming the modules they write (the services join it: one commit per
-moment), and puts the real clock back at the end, so never run it on a Storage a server is using.
+last 45 days on its own Storage of the data dir, whose frozen clock it sets to each moment. A
+moment's steps call the services inside one transaction over every module (one commit per
+moment); reactions such as the regression tripwire run after that commit, so no step names the
+modules it or its reactions write. The caller's Storage and its clock are never touched: it sees
+the new files on its next read.
 Its imports take no safety backup: one dated by the replayed clock would pass for a recent backup
 (``seed-demo`` backs up a data dir that held data before it starts).
 Data is fixed pseudo-random (``random.Random(seed)``) with dates relative to now. Settings that
@@ -27,16 +29,17 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import count
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from .core_gov.buyers import service as buyers_service
 from .core_gov.buyers.schemas import FeedbackCreate
+from .core_gov.closing import service as closing_service
 from .core_gov.comms import service as comms_service
 from .core_gov.comms.schemas import DraftCreate, DraftUpdate, IdentityInput, InboundCreate
 from .core_gov.contracts import service as contracts_service
 from .core_gov.contracts.schemas import ContractCreate, ContractUpdate
 from .core_gov.deals import service as deals_service
-from .core_gov.deals.schemas import ActivityCreate, DealCreate, DealUpdate
+from .core_gov.deals.schemas import ActivityCreate, DealCreate, DealUpdate, Stage
 from .core_gov.dispo import service as dispo_service
 from .core_gov.dispo.schemas import AssignmentCreate, AssignmentUpdate, BuyerCreate
 from .core_gov.docs import service as docs_service
@@ -68,11 +71,14 @@ from .core_gov.pros.schemas import (
     HandoffCreate, HandoffUpdate, HoursInput, ProfessionalCreate, RetainerCreate, RetainerUpdate, SignalInput, TaskCreate, TaskUpdate,
 )
 from .core_gov.regression import service as regression_service
+from .core_gov.replies import service as replies_service
 from .core_gov.regression.schemas import RegressionPolicyUpsert
 from .core_gov.risk import service as risk_service
 from .core_gov.risk.schemas import RiskPolicyUpsert
 from .core_gov.stories import service as stories_service
 from .core_gov.stories.schemas import EpisodeCreate, RenderRequest, TemplateCreate
+from .core_gov import reactions
+from .core_gov.core_router import MODULES, module_name
 from .core_gov.storage import Collection, FrozenClock, Log, Storage, archive
 
 DEFAULT_SEED = 2026
@@ -80,34 +86,51 @@ COMPANY = "Valhalla Homes Inc."
 # Domains the seed creates records in: a throttle on one would refuse the seed half-way.
 SEEDED_DOMAINS = ("deals", "followups", "offers")
 
-# city -> (province, area codes, postal FSAs, streets, house numbers, $ per sqft)
-CITIES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[int, int], int]] = {
-    "Toronto": ("ON", ("416", "647", "437"), ("M4C", "M4J", "M6H", "M4L", "M6N"),
+class City(NamedTuple):
+    province: str
+    area_codes: tuple[str, ...]
+    fsas: tuple[str, ...]  # postal forward sortation areas
+    streets: tuple[str, ...]
+    house_numbers: tuple[int, int]
+    price_per_sqft: int
+
+
+CITIES: dict[str, City] = {
+    "Toronto": City("ON", ("416", "647", "437"), ("M4C", "M4J", "M6H", "M4L", "M6N"),
                 ("Danforth Ave", "Pape Ave", "Coxwell Ave", "Greenwood Ave", "Dufferin St", "Lansdowne Ave"), (12, 980), 890),
-    "Hamilton": ("ON", ("905", "289", "365"), ("L8L", "L8H", "L8M", "L9A"),
+    "Hamilton": City("ON", ("905", "289", "365"), ("L8L", "L8H", "L8M", "L9A"),
                  ("Barton St E", "Sherman Ave N", "Kenilworth Ave N", "Ottawa St N", "Gage Ave N", "Main St E"), (10, 1400), 520),
-    "Ottawa": ("ON", ("613", "343"), ("K1Y", "K2P", "K1H", "K2B"),
+    "Ottawa": City("ON", ("613", "343"), ("K1Y", "K2P", "K1H", "K2B"),
                ("Bank St", "Somerset St W", "Carling Ave", "Merivale Rd", "Wellington St W"), (100, 2400), 560),
-    "Vancouver": ("BC", ("604", "778", "236"), ("V5N", "V5L", "V5R", "V6A"),
+    "Vancouver": City("BC", ("604", "778", "236"), ("V5N", "V5L", "V5R", "V6A"),
                   ("Commercial Dr", "Fraser St", "Knight St", "Victoria Dr", "E 41st Ave"), (1200, 6800), 1050),
-    "Surrey": ("BC", ("604", "778", "236"), ("V3T", "V3W", "V4N"),
+    "Surrey": City("BC", ("604", "778", "236"), ("V3T", "V3W", "V4N"),
                ("King George Blvd", "104 Ave", "Fraser Hwy", "128 St"), (10100, 16900), 640),
-    "Calgary": ("AB", ("403", "587", "825"), ("T2E", "T3E", "T2A", "T2B"),
+    "Calgary": City("AB", ("403", "587", "825"), ("T2E", "T3E", "T2A", "T2B"),
                 ("Centre St N", "17 Ave SE", "Edmonton Trl NE", "Bowness Rd NW", "36 St SE"), (100, 4800), 430),
-    "Edmonton": ("AB", ("780", "587", "825"), ("T5H", "T5B", "T6E", "T5W"),
+    "Edmonton": City("AB", ("780", "587", "825"), ("T5H", "T5B", "T6E", "T5W"),
                  ("118 Ave NW", "Jasper Ave NW", "Whyte Ave NW", "Fort Rd NW", "Alberta Ave NW"), (9000, 13900), 360),
-    "Montréal": ("QC", ("514", "438"), ("H1X", "H2G", "H1Y", "H2J"),
+    "Montréal": City("QC", ("514", "438"), ("H1X", "H2G", "H1Y", "H2J"),
                  ("Rue Ontario E", "Rue Saint-Hubert", "Boulevard Rosemont", "Rue Beaubien E", "Rue Masson"), (1000, 7900), 380),
-    "Halifax": ("NS", ("902", "782"), ("B3K", "B3L", "B3N"),
+    "Halifax": City("NS", ("902", "782"), ("B3K", "B3L", "B3N"),
                 ("Gottingen St", "Robie St", "Quinpool Rd", "Agricola St", "Windsor St"), (1000, 6900), 390),
-    "Winnipeg": ("MB", ("204", "431"), ("R2W", "R3E", "R2K", "R3G"),
+    "Winnipeg": City("MB", ("204", "431"), ("R2W", "R3E", "R2K", "R3G"),
                  ("Portage Ave", "Main St", "Selkirk Ave", "Notre Dame Ave", "Henderson Hwy"), (100, 1900), 330),
 }
 
-# Comparable sales: (city, property type, centre sqft, centre beds, how many).
+class CompCluster(NamedTuple):
+    """Comparable sales around a centre size."""
+
+    city: str
+    ptype: str
+    sqft: int
+    beds: int
+    count: int
+
+
 COMP_CLUSTERS = (
-    ("Hamilton", "sfr", 1150, 3, 7), ("Toronto", "sfr", 1350, 3, 5), ("Calgary", "sfr", 1250, 3, 5),
-    ("Winnipeg", "sfr", 1000, 3, 4), ("Montréal", "duplex", 1800, 4, 4), ("Halifax", "sfr", 1300, 3, 3),
+    CompCluster("Hamilton", "sfr", 1150, 3, 7), CompCluster("Toronto", "sfr", 1350, 3, 5), CompCluster("Calgary", "sfr", 1250, 3, 5),
+    CompCluster("Winnipeg", "sfr", 1000, 3, 4), CompCluster("Montréal", "duplex", 1800, 4, 4), CompCluster("Halifax", "sfr", 1300, 3, 3),
 )
 
 
@@ -164,41 +187,67 @@ LAST = ("Chen", "Tremblay", "Sharma", "MacDonald", "Gagnon", "Haddad", "Wilson",
 SOURCES = ("driving for dollars", "probate list", "tired landlord mailer", "PPC website form", "referral",
            "expired listing", "bandit sign", "tax arrears list")
 
+class DemoBuyer(NamedTuple):
+    name: str
+    email: str
+    area_code: str
+    buy_box: dict[str, Any]
+    active: bool
+
+
 BUYERS = (
-    ("Northside Rentals Ltd.", "deals@northside.example", "905", {
+    DemoBuyer("Northside Rentals Ltd.", "deals@northside.example", "905", {
         "provinces": ["ON"], "markets": ["Hamilton", "Toronto"], "property_types": ["sfr", "duplex"],
         "min_price": 150000, "max_price": 1100000, "max_repairs": 90000, "min_equity_pct": 15, "close_speed_days": 14}, True),
-    ("Golden Horseshoe Capital", "acquisitions@ghcapital.example", "289", {
+    DemoBuyer("Golden Horseshoe Capital", "acquisitions@ghcapital.example", "289", {
         "provinces": ["ON"], "property_types": ["sfr", "townhouse"], "min_price": 250000, "max_price": 900000,
         "min_equity_pct": 10, "close_speed_days": 10}, True),
-    ("Prairie Flip Co.", "buy@prairieflip.example", "403", {
+    DemoBuyer("Prairie Flip Co.", "buy@prairieflip.example", "403", {
         "provinces": ["AB", "MB"], "markets": ["Calgary", "Edmonton", "Winnipeg"], "property_types": ["sfr"],
         "min_price": 120000, "max_price": 600000, "max_repairs": 80000, "min_equity_pct": 15, "close_speed_days": 21}, True),
-    ("Coastal Holdings Inc.", "offers@coastalholdings.example", "604", {
+    DemoBuyer("Coastal Holdings Inc.", "offers@coastalholdings.example", "604", {
         "provinces": ["BC"], "markets": ["Vancouver", "Surrey"], "property_types": ["sfr", "townhouse", "condo"],
         "min_price": 400000, "max_price": 1600000, "close_speed_days": 30}, True),
-    ("Groupe Immobilier Saint-Laurent", "achats@gisl.example", "514", {
+    DemoBuyer("Groupe Immobilier Saint-Laurent", "achats@gisl.example", "514", {
         "provinces": ["QC"], "markets": ["Montréal"], "property_types": ["duplex", "triplex", "fourplex"],
         "min_price": 250000, "max_price": 900000, "min_equity_pct": 12, "close_speed_days": 30}, True),
-    ("Maritime Property Partners", "info@maritimepp.example", "902", {
+    DemoBuyer("Maritime Property Partners", "info@maritimepp.example", "902", {
         "provinces": ["NS"], "markets": ["Halifax"], "property_types": ["sfr", "duplex"],
         "min_price": 150000, "max_price": 600000, "close_speed_days": 14}, True),
-    ("Capital Region Investments", "team@capitalregion.example", "613", {
+    DemoBuyer("Capital Region Investments", "team@capitalregion.example", "613", {
         "provinces": ["ON"], "markets": ["Ottawa"], "close_speed_days": 30}, True),
-    ("True North Buy & Hold", "hello@truenorthbh.example", "204", {
+    DemoBuyer("True North Buy & Hold", "hello@truenorthbh.example", "204", {
         "property_types": ["sfr", "duplex"], "min_price": 100000, "max_price": 500000, "min_equity_pct": 25,
         "close_speed_days": 45}, False),
 )
 
-# Buyer feedback nodes: (province, city, type, events, (responded, bought, passed, no_response) shares).
+class FeedbackNode(NamedTuple):
+    province: str
+    city: str
+    ptype: str
+    events: int
+    shares: tuple[float, float, float, float]  # responded, bought, passed, no_response
+
+
 FEEDBACK_NODES = (
-    ("ON", "Hamilton", "sfr", 30, (0.45, 0.25, 0.15, 0.15)), ("ON", "Toronto", "sfr", 14, (0.4, 0.15, 0.2, 0.25)),
-    ("AB", "Calgary", "sfr", 18, (0.45, 0.2, 0.15, 0.2)), ("MB", "Winnipeg", "sfr", 12, (0.4, 0.15, 0.2, 0.25)),
-    ("QC", "Montréal", "duplex", 14, (0.4, 0.15, 0.2, 0.25)), ("NS", "Halifax", "sfr", 10, (0.4, 0.2, 0.2, 0.2)),
-    ("BC", "Vancouver", "sfr", 8, (0.4, 0.125, 0.25, 0.225)), ("ON", "Ottawa", "sfr", 8, (0.375, 0.125, 0.25, 0.25)),
-    ("AB", "Edmonton", "sfr", 6, (0.5, 0.17, 0.17, 0.16)),
+    FeedbackNode("ON", "Hamilton", "sfr", 30, (0.45, 0.25, 0.15, 0.15)), FeedbackNode("ON", "Toronto", "sfr", 14, (0.4, 0.15, 0.2, 0.25)),
+    FeedbackNode("AB", "Calgary", "sfr", 18, (0.45, 0.2, 0.15, 0.2)), FeedbackNode("MB", "Winnipeg", "sfr", 12, (0.4, 0.15, 0.2, 0.25)),
+    FeedbackNode("QC", "Montréal", "duplex", 14, (0.4, 0.15, 0.2, 0.25)), FeedbackNode("NS", "Halifax", "sfr", 10, (0.4, 0.2, 0.2, 0.2)),
+    FeedbackNode("BC", "Vancouver", "sfr", 8, (0.4, 0.125, 0.25, 0.225)), FeedbackNode("ON", "Ottawa", "sfr", 8, (0.375, 0.125, 0.25, 0.25)),
+    FeedbackNode("AB", "Edmonton", "sfr", 6, (0.5, 0.17, 0.17, 0.16)),
 )
-TRIALS = {"offers": (64, 58), "followups": (45, 38), "comms": (18, 13)}  # domain -> (trials, successes)
+class Trials(NamedTuple):
+    count: int
+    successes: int
+
+
+TRIALS = {"offers": Trials(64, 58), "followups": Trials(45, 38), "comms": Trials(18, 13)}  # Heimdall sandbox trials per domain
+
+
+class Seller(NamedTuple):
+    name: str
+    phone: str
+    email: str | None
 HISTORY = {"ladder_created": 110, "followup_completed": 170, "offer_generated": 105}  # KPI events, last 30 days
 
 
@@ -223,21 +272,21 @@ class _Step:
     at: datetime
     seq: int
     run: Callable[[], None] = field(compare=False)
-    writes: tuple[str, ...] = field(default=(), compare=False)  # the modules its transaction names; () = on its own
 
 
 class _Seeder:
     def __init__(self, db: Storage, seed: int):
-        self.db = db
+        self.clock = FrozenClock(db.now())
+        self.db = Storage(db.data_dir, self.clock, db.zone)  # its own Storage, on its own clock
         self.rng = random.Random(seed)
-        self.base: datetime = db.now()
+        self.base: datetime = self.clock.now()
         self.zone = db.zone
         self.steps: list[_Step] = []
         self._seq = count()
         self._now: datetime | None = None
         self.numbers = iter(self.rng.sample(range(101, 200), 98))  # 555-01NN, each number used once
         self.deals: dict[int, Any] = {}
-        self.sellers: dict[int, tuple[str, str, str | None]] = {}  # deal -> (name, phone, email)
+        self.sellers: dict[int, Seller] = {}
         self.subjects: dict[int, Any] = {}
         self.buyers: list[Any] = []
         self.partners: dict[str, Any] = {}
@@ -251,37 +300,24 @@ class _Seeder:
         day = self.base.astimezone(self.zone).date() - timedelta(days=days_ago)
         return min(datetime.combine(day, time(hh, mm), tzinfo=self.zone).astimezone(timezone.utc), self.base)
 
-    def at(self, when: datetime, fn: Callable[[], None], *writes: str) -> None:
-        """Run fn at `when` (skipped if that is after now; never before the step running now) in
-        one transaction on `writes`, or on its own when none is named. A KPI event runs the
-        tripwire, which writes regression (and golive, for a KILL_SWITCH policy)."""
+    def at(self, when: datetime, fn: Callable[[], None]) -> None:
+        """Run fn at `when` (skipped if that is after now; never before the step running now)."""
         if when > self.base:
             return  # not happened yet
         if self._now is not None and when < self._now:
             when = self._now
-        if "kpi" in writes:
-            writes += ("golive", "regression")
-        heapq.heappush(self.steps, _Step(when, next(self._seq), fn, tuple(sorted(set(writes)))))
+        heapq.heappush(self.steps, _Step(when, next(self._seq), fn))
 
     def run(self) -> None:
-        real = self.db.clock
-        clock = FrozenClock(self.base)
-        self.db.clock = clock
-        try:
-            while self.steps:
-                when = self._now = self.steps[0].at
-                clock.set(when)
-                if not self.steps[0].writes:
+        """Each moment's steps in one transaction over every module of the data dir (the services
+        join it: one commit per moment, whatever the steps write); reactions run after it."""
+        modules = sorted({d.module for d in self.db.declared()} & {module_name(m) for m in MODULES})
+        while self.steps:
+            when = self._now = self.steps[0].at
+            self.clock.set(when)
+            with self.db.transaction(*modules):
+                while self.steps and self.steps[0].at == when:
                     heapq.heappop(self.steps).run()
-                    continue
-                batch = []
-                while self.steps and self.steps[0].at == when and self.steps[0].writes:
-                    batch.append(heapq.heappop(self.steps))
-                with self.db.transaction(*{m for step in batch for m in step.writes}):
-                    for step in batch:
-                        step.run()
-        finally:
-            self.db.clock = real
 
     # ------------------------------------------------------------------ helpers
 
@@ -293,8 +329,8 @@ class _Seeder:
         return f"{fsa} {self.rng.randint(0, 9)}{self.rng.choice(letters)}{self.rng.randint(0, 9)}"
 
     def address(self, city: str) -> str:
-        _, _, _, streets, (lo, hi), _ = CITIES[city]
-        return f"{self.rng.randint(lo, hi)} {self.rng.choice(streets)}"
+        place = CITIES[city]
+        return f"{self.rng.randint(*place.house_numbers)} {self.rng.choice(place.streets)}"
 
     def money(self, value: float, step: int = 500) -> float:
         return float(round(value / step) * step)
@@ -309,15 +345,15 @@ class _Seeder:
         self.plan_ladders()
         self.plan_daily()
         self.plan_comms()
-        self.at(self.base, self.record_history, "kpi")
+        self.at(self.base, self.record_history)
 
     # setup, 45 to 35 days ago ------------------------------------------------
 
     def plan_setup(self) -> None:
-        self.at(self.local(45, 9, 0), self.setup_policies, "risk", "heimdall", "regression", "market", "offers", "comms")
-        self.at(self.local(45, 10, 30), self.setup_people, "dispo", "jv", "pros")
-        self.at(self.local(44, 11, 0), self.setup_holdings, "holdings")
-        self.at(self.local(40, 14, 0), self.setup_content, "stories", "education", "media")
+        self.at(self.local(45, 9, 0), self.setup_policies)
+        self.at(self.local(45, 10, 30), self.setup_people)
+        self.at(self.local(44, 11, 0), self.setup_holdings)
+        self.at(self.local(40, 14, 0), self.setup_content)
 
     def setup_policies(self) -> None:
         """The policies that clear the runbook; any the operator already has are kept as they are."""
@@ -331,7 +367,7 @@ class _Seeder:
             if risk_service.find_policy(db, caps.engine) is None:
                 risk_service.upsert_policy(db, caps)
                 if caps.engine == "GLOBAL":  # ours to raise later, with a governance decision
-                    self.at(self.local(20, 16, 0), self.raise_exposure, "governance", "risk")
+                    self.at(self.local(20, 16, 0), self.raise_exposure)
         for domain, confidence in (("offers", 0.9), ("followups", 0.85), ("comms", 0.95), ("dispo", 0.9)):
             if heimdall_service.find_policy(db, domain) is None:
                 heimdall_service.upsert_policy(db, HeimdallPolicyUpsert(domain=domain, min_confidence=confidence))
@@ -357,10 +393,10 @@ class _Seeder:
 
     def setup_people(self) -> None:
         db = self.db
-        for name, email, area, box, active in BUYERS:
+        for b in BUYERS:
             self.buyers.append(dispo_service.create_buyer(db, BuyerCreate(
-                name=name, email=email, phone=self.phone(area), active=active, buy_box=box,
-                notes=None if active else "Paused: raising a new fund, back next quarter",
+                name=b.name, email=b.email, phone=self.phone(b.area_code), active=b.active, buy_box=b.buy_box,
+                notes=None if b.active else "Paused: raising a new fund, back next quarter",
             )))
         for key, body in (
             ("capital", {"name": "Maple Capital Partners", "partner_type": "jv", "email": "deals@maplecap.example", "tags": ["capital", "on"],
@@ -395,10 +431,10 @@ class _Seeder:
             start_date=today - timedelta(days=45), renewal_date=today + timedelta(days=15), notes="Billed on the 1st",
         ))
         pros_service.update_retainer(db, retainer.id, RetainerUpdate(status="active"))
-        self.at(self.local(10, 11, 0), self.accountant, "pros")
+        self.at(self.local(10, 11, 0), self.accountant)
         for days, hours, note in ((30, 2.5, "Reviewed APS for the Hamilton deal"), (20, 3.0, "Assignment agreement, Hamilton"), (8, 1.5, "Calls with the title company")):
             self.at(self.local(days, 15, 0), lambda h=hours, n=note, d=days: pros_service.log_hours(
-                self.db, retainer.id, HoursInput(hours=h, worked_on=today - timedelta(days=d), note=n)), "pros")
+                self.db, retainer.id, HoursInput(hours=h, worked_on=today - timedelta(days=d), note=n)))
 
     def accountant(self) -> None:
         today = self.base.astimezone(self.zone).date()
@@ -470,58 +506,61 @@ class _Seeder:
     # properties: comparable sales --------------------------------------------
 
     def plan_properties(self) -> None:
-        self.at(self.local(44, 13, 0), self.add_comps, "property")
+        self.at(self.local(44, 13, 0), self.add_comps)
 
     def add_comps(self) -> None:
         today = self.base.astimezone(self.zone).date()
-        for city, ptype, sqft0, beds0, n in COMP_CLUSTERS:
-            province, _, fsas, _, _, ppsf = CITIES[city]
-            for _ in range(n):
-                sqft = int(round(sqft0 * self.rng.uniform(0.88, 1.12), -1))
-                beds = beds0 + self.rng.choice((-1, 0, 0, 1))
+        for cluster in COMP_CLUSTERS:
+            city, ptype = cluster.city, cluster.ptype
+            place = CITIES[city]
+            province, fsas, ppsf = place.province, place.fsas, place.price_per_sqft
+            for _ in range(cluster.count):
+                sqft = int(round(cluster.sqft * self.rng.uniform(0.88, 1.12), -1))
+                beds = cluster.beds + self.rng.choice((-1, 0, 0, 1))
                 price = self.money(sqft * ppsf * self.rng.uniform(0.92, 1.08), 1000)
                 property_service.create_property(self.db, PropertyCreate(
                     address=self.address(city), city=city, region=province, postal=self.postal(self.rng.choice(fsas)),
                     property_type=ptype, beds=beds, baths=self.rng.choice((1, 1.5, 2, 2.5)), sqft=sqft,
                     year_built=self.rng.randint(1912, 1995), last_sale_price=price,
                     last_sale_date=today - timedelta(days=self.rng.randint(46, 330)), tags=["sold comp"],
-                ))
+                ), require_deal=deals_service.require_deal)
 
     # one deal's life -----------------------------------------------------------
 
     def plan_deal(self, i: int, p: DealPlan) -> None:
         created = p.created
-        self.at(self.local(created, self.rng.randint(9, 15), self.rng.choice((5, 20, 35, 50))), lambda: self.create_deal(i, p), "deals", "property")
+        self.at(self.local(created, self.rng.randint(9, 15), self.rng.choice((5, 20, 35, 50))), lambda: self.create_deal(i, p))
         order = ("lead", "contacted", "offer_made", "under_contract", "assigned")
         reach = order.index(p.stage) if p.stage in order else 1
         if p.stage == "dead":
-            self.at(self.local(created - 1, 11, 10), lambda: self.move(i, "contacted", "Seller picked up on the second call"), "deals")
+            self.at(self.local(created - 1, 11, 10), lambda: self.move(i, "contacted", "Seller picked up on the second call"))
             if p.dead_reason and "STOP" in p.dead_reason:
-                self.at(self.local(created - 5, 18, 40), lambda: self.stop_reply(i), "comms", "followups")
-            self.at(self.local(created - 6, 10, 0), lambda: self.move(i, "dead", p.dead_reason or "no longer selling"), "deals")
+                self.at(self.local(created - 5, 18, 40), lambda: self.stop_reply(i))
+            self.at(self.local(created - 6, 10, 0), lambda: self.move(i, "dead", p.dead_reason or "no longer selling"))
             return
         if i not in LADDERS and reach >= 1:
-            self.at(self.local(created - 1, 11, 10), lambda: self.move(i, "contacted", "Seller picked up; motivated, wants a quick close"), "deals")
+            self.at(self.local(created - 1, 11, 10), lambda: self.move(i, "contacted", "Seller picked up; motivated, wants a quick close"))
         if p.subject and created >= 2:
-            self.at(self.local(created - 2, 9, 30), lambda: self.comps(i), "property", "deals")
+            self.at(self.local(created - 2, 9, 30), lambda: self.comps(i))
         if reach >= 2:
-            self.at(self.local(created - 4, 14, 0), lambda: self.offer(i), "offers", "deals", "kpi")
+            self.at(self.local(created - 4, 14, 0), lambda: self.offer(i))
         if reach >= 3:
-            self.at(self.local(created - 8, 15, 0), lambda: self.under_contract(i), "contracts", "deals", "pros", "jv")
+            self.at(self.local(created - 8, 15, 0), lambda: self.under_contract(i))
         if reach >= 4:
-            self.at(self.local(created - 13, 13, 0), lambda: self.assign(i), "dispo", "deals", "contracts", "jv", "pros")
+            self.at(self.local(created - 13, 13, 0), lambda: self.assign(i))
         if i == CLOSABLE:
-            self.at(self.local(created - 15, 10, 0), lambda: self.sign(i, "assignment"), "contracts")
-            self.at(self.local(created - 16, 9, 0), lambda: self.title(i), "docs", "pros")
+            self.at(self.local(created - 15, 10, 0), lambda: self.sign(i, "assignment"))
+            self.at(self.local(created - 16, 9, 0), lambda: self.title(i))
         if i == IN_PROGRESS:
-            self.at(self.local(created - 14, 16, 0), lambda: self.send_assignment(i), "contracts")
+            self.at(self.local(created - 14, 16, 0), lambda: self.send_assignment(i))
         if i == 8:  # an agent brought this one in
             self.at(self.local(created - 5, 12, 0), lambda: jv_service.create_link(self.db, LinkCreate(
                 partner_id=self.partners["agent"].id, deal_id=self.deals[i].id, role="referring agent", split_pct=20,
-                notes="Off-market listing, 20% of the spread")), "jv")
+                notes="Off-market listing, 20% of the spread")))
 
     def create_deal(self, i: int, p: DealPlan) -> None:
-        province, areas, fsas, _, _, ppsf = CITIES[p.city]
+        place = CITIES[p.city]
+        province, areas, fsas, ppsf = place.province, place.area_codes, place.fsas, place.price_per_sqft
         first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
         phone = self.phone(self.rng.choice(areas))
         email = f"{_ascii(first)}.{_ascii(last)}@example.com" if self.rng.random() < 0.65 else None
@@ -536,18 +575,18 @@ class _Seeder:
             costs_estimate=self.money(self.rng.uniform(1000, 3500), 100),
             tags=self.rng.sample(["vacant", "inherited", "tenant occupied", "needs roof", "estate", "motivated", "divorce"], 2),
         ))
-        self.deals[i], self.sellers[i] = deal, (f"{first} {last}", phone, email)
+        self.deals[i], self.sellers[i] = deal, Seller(f"{first} {last}", phone, email)
         if p.subject:
             prop = property_service.create_property(self.db, PropertyCreate(
                 address=deal.address, city=p.city, region=province, postal=self.postal(self.rng.choice(fsas)), property_type=p.ptype,
                 beds=p.beds, baths=self.rng.choice((1, 1.5, 2)), sqft=p.sqft, year_built=self.rng.randint(1920, 1985), deal_id=deal.id,
                 last_sale_price=self.money(arv * 0.45, 1000), last_sale_date=date(self.rng.randint(2004, 2016), self.rng.randint(1, 12), 15),
-            ))
+            ), require_deal=deals_service.require_deal)
             self.subjects[i] = prop
             self.deals[i] = deals_service.update_deal(self.db, deal.id, DealUpdate(property_id=prop.id))
 
     def move(self, i: int, stage: str, reason: str) -> None:
-        self.deals[i] = deals_service.move_stage(self.db, self.deals[i].id, stage=stage, reason=reason)
+        self.deals[i] = deals_service.move_stage(self.db, self.deals[i].id, stage=Stage(stage), reason=reason)
 
     def comps(self, i: int) -> None:
         prop = self.subjects[i]
@@ -578,7 +617,7 @@ class _Seeder:
 
     def under_contract(self, i: int) -> None:
         deal = self.deals[i]
-        name, phone, email = self.sellers[i]
+        name, phone, email = self.sellers[i].name, self.sellers[i].phone, self.sellers[i].email
         contract = contracts_service.create_contract(self.db, ContractCreate(
             kind="purchase", title=f"APS {deal.address}, {deal.city}", deal_id=deal.id,
             parties=[{"name": name, "role": "seller", "phone": phone, "email": email}, {"name": COMPANY, "role": "buyer"}],
@@ -614,7 +653,7 @@ class _Seeder:
             task = pros_service.create_task(self.db, TaskCreate(
                 title="Review assignment agreement", pro_id=self.pros["lawyer"].id, deal_id=deal.id, due_at=self.db.now() + timedelta(days=2),
             ))
-            self.at(self.local(PLANS[i].created - 15, 9, 0), lambda: pros_service.update_task(self.db, task.id, TaskUpdate(status="done", rating=5)), "pros")
+            self.at(self.local(PLANS[i].created - 15, 9, 0), lambda: pros_service.update_task(self.db, task.id, TaskUpdate(status="done", rating=5)))
 
     def sign(self, i: int, kind: str) -> None:
         contract = self.contracts[(i, kind)]
@@ -644,25 +683,25 @@ class _Seeder:
         self.at(self.local(created - 17, 10, 0), lambda: (
             docs_service.route_document(self.db, doc.id, RouteRequest(to=title_pro.email, channel="email", status="delivered")),
             pros_service.update_handoff(self.db, handoff.id, HandoffUpdate(status="accepted")),
-        ), "docs", "pros")
+        ))
         self.at(self.local(created - 19, 15, 30), lambda: (
             docs_service.route_document(self.db, doc.id, RouteRequest(to=title_pro.email, channel="email", status="acknowledged", note="Title clear, ready to close")),
             pros_service.update_task(self.db, task.id, TaskUpdate(status="done", rating=4)),
             pros_service.update_handoff(self.db, handoff.id, HandoffUpdate(status="completed", checklist=[
                 {"item": "Signed APS", "done": True}, {"item": "Signed assignment agreement", "done": True}, {"item": "Deposit receipt", "done": True},
             ])),
-        ), "docs", "pros")
+        ))
 
     def stop_reply(self, i: int) -> None:
-        _, phone, _ = self.sellers[i]
-        comms_service.record_inbound(self.db, InboundCreate.model_validate({"from": phone, "channel": "sms", "body": "STOP"}))
+        phone = self.sellers[i].phone
+        replies_service.receive(self.db, InboundCreate.model_validate({"from": phone, "channel": "sms", "body": "STOP"}))
 
     # follow-up ladders -------------------------------------------------------
 
     def plan_ladders(self) -> None:
         for i, days in LADDERS.items():
             start = (self.base - timedelta(minutes=90)).replace(second=0, microsecond=0) if days == 0 else self.local(days, 10, 5)
-            self.at(start, lambda i=i: self.ladder(i), "followups", "kpi")
+            self.at(start, lambda i=i: self.ladder(i))
 
     def ladder(self, i: int) -> None:
         deal = self.deals[i]
@@ -670,16 +709,17 @@ class _Seeder:
         outcomes = {10: ("no_answer", "no_answer", "done", "no_answer"), 16: ("no_answer", "done")}.get(i, ())
         for task, outcome in zip(made.tasks, outcomes):
             when = task.due_at + timedelta(minutes=self.rng.randint(4, 55))
-            self.at(when, lambda t=task, o=outcome: followups_service.complete_task(self.db, t.id, TaskComplete(outcome=o, note={
-                "no_answer": "voicemail left", "done": "texted the offer range; seller will think about it"}[o])), "followups", "kpi")
+            self.at(when, lambda t=task, o=outcome: replies_service.complete_task(self.db, t.id, TaskComplete(outcome=o, note={
+                "no_answer": "voicemail left", "done": "texted the offer range; seller will think about it"}[o])))
         if i == 10:
-            self.at(made.tasks[2].due_at + timedelta(hours=3), lambda: self.move(i, "contacted", "Seller answered the follow-up text"), "deals")
+            self.at(made.tasks[2].due_at + timedelta(hours=3), lambda: self.move(i, "contacted", "Seller answered the follow-up text"))
 
     # the daily rhythm: buyer feedback and Heimdall sandbox trials ----------------
 
     def plan_daily(self) -> None:
         events: list[tuple[float, tuple[str, str, str, str, str]]] = []
-        for province, city, ptype, n, shares in FEEDBACK_NODES:
+        for node in FEEDBACK_NODES:
+            province, city, ptype, n, shares = node.province, node.city, node.ptype, node.events, node.shares
             kinds: list[str] = []
             for kind, share in zip(("responded", "bought", "passed", "no_response"), shares):
                 kinds += [kind] * round(n * share)
@@ -693,17 +733,19 @@ class _Seeder:
         for pos, event in events:
             by_day.setdefault(29 - min(int(pos * 29), 28), []).append(event)
         trials_by_day: dict[int, list[tuple[str, bool, float]]] = {}
-        for domain, (n, ok) in TRIALS.items():
-            for j, success in enumerate(_stratified(self.rng, n, ok)):
+        for domain, trials in TRIALS.items():
+            n = trials.count
+            for j, success in enumerate(_stratified(self.rng, n, trials.successes)):
                 confidence = round(min(0.99, max(0.6, self.rng.gauss(0.93 if success else 0.82, 0.04))), 3)
                 trials_by_day.setdefault(25 - min(int(j * 25 / n), 24), []).append((domain, success, confidence))
         for days in sorted(set(by_day) | set(trials_by_day), reverse=True):
-            self.at(self.local(days, 17, 0), lambda d=days: self.daily(by_day.get(d, []), trials_by_day.get(d, [])), "buyers", "heimdall", "kpi")
+            self.at(self.local(days, 17, 0), lambda d=days: self.daily(by_day.get(d, []), trials_by_day.get(d, [])))
 
     def buyers_for(self, province: str, city: str, ptype: str) -> list[str]:
         """Names of the demo buyers whose box covers the node (their ids exist only once setup ran)."""
-        return [name for name, _, _, box, _ in BUYERS if (not box.get("provinces") or province in box["provinces"])
-                and (not box.get("markets") or city in box["markets"]) and (not box.get("property_types") or ptype in box["property_types"])]
+        return [b.name for b in BUYERS if all(
+            not b.buy_box.get(key) or value in b.buy_box[key] for key, value in (("provinces", province), ("markets", city), ("property_types", ptype))
+        )]
 
     def daily(self, feedback: list[tuple[str, str, str, str, str]], trials: list[tuple[str, bool, float]]) -> None:
         ids = {b.name: b.id for b in self.buyers}
@@ -717,41 +759,41 @@ class _Seeder:
     # comms: DNCL, suppressions, drafts ------------------------------------------
 
     def plan_comms(self) -> None:
-        self.at(self.local(6, 9, 0), self.dncl)  # on its own: the import backs up the data dir (every module's lock) first
-        self.at(self.local(15, 12, 0), lambda: comms_service.suppress(self.db, value="j.morrison@example.net", reason="opt_out", source="email reply"), "comms")
-        self.at(self.local(1, 14, 30), self.drafts, "comms")
+        self.at(self.local(6, 9, 0), self.dncl)
+        self.at(self.local(15, 12, 0), lambda: comms_service.suppress(self.db, value="j.morrison@example.net", reason="opt_out", source="email reply"))
+        self.at(self.local(1, 14, 30), self.drafts)
         self.at(self.local(1, 16, 45), lambda: heimdall_service.recommend(self.db, RecommendCreate(
-            domain="offers", confidence=0.94, payload={"deal_id": self.deals[9].id, "note": "raise the Ottawa offer by 5,000"})), "heimdall")
+            domain="offers", confidence=0.94, payload={"deal_id": self.deals[9].id, "note": "raise the Ottawa offer by 5,000"})))
         self.at(self.base, lambda: governance_service.propose(self.db, DecisionCreate(
             title="Open Québec outreach with French templates", kind="policy", subject_refs=["market:QC"],
             rationale="Montréal duplex feedback is warm; templates reviewed by counsel for Bill 96.",
-        )), "governance")
+        )))
 
     def dncl(self) -> None:
         """A National DNCL copy for each of the demo's area codes (calls need one): 14 registered
         numbers nobody else in the demo has, and AREA-555-0100 (never handed out) in every area."""
-        areas = [a for _, areas, *_ in CITIES.values() for a in areas]
+        areas = [a for place in CITIES.values() for a in place.area_codes]
         rows = ["phone"] + [self.phone(self.rng.choice(areas)) for _ in range(14)] + [f"{a}-555-0100" for a in sorted(set(areas))]
         comms_service.import_dncl(self.db, list_date=self.db.now().astimezone(self.zone).date(), chunks=["\n".join(rows).encode()])
-        _, phone, _ = self.sellers[23]
+        phone = self.sellers[23].phone
         comms_service.suppress(self.db, value=phone, reason="manual", source="seller asked not to be called again")
 
     def drafts(self) -> None:
         d11, d6, d19, d20 = self.deals[11], self.deals[6], self.deals[19], self.deals[20]
-        first = self.sellers[11][0].split()[0]
+        first = self.sellers[11].name.split()[0]
         sms = comms_service.create_draft(self.db, DraftCreate(
-            channel="sms", to=self.sellers[11][1], province=d11.province, deal_id=d11.id, tone="warm", tags=["follow-up"],
+            channel="sms", to=self.sellers[11].phone, province=d11.province, deal_id=d11.id, tone="warm", tags=["follow-up"],
             body=f"Hi {first}, it's Alex with {COMPANY}. Still thinking about {d11.address}? Happy to walk through a cash offer.",
         ))
         comms_service.update_draft(self.db, sms.id, DraftUpdate(status="ready"))
-        name6, _, email6 = self.sellers[6]
+        name6, email6 = self.sellers[6].name, self.sellers[6].email
         comms_service.create_draft(self.db, DraftCreate(
             channel="email", to=email6 or "offers@valhallahomes.example", subject=f"Our offer for {d6.address}", deal_id=d6.id, province=d6.province,
             body=f"Hello {name6.split()[0]},\n\nAs discussed, our offer for {d6.address} is ${d6.offer_amount or 0:,.0f}, closing in 30 days, as is.",
             tags=["offer"],
         ))
         comms_service.create_draft(self.db, DraftCreate(
-            channel="call", to=self.sellers[19][1], province=d19.province, deal_id=d19.id, tone="neutral",
+            channel="call", to=self.sellers[19].phone, province=d19.province, deal_id=d19.id, tone="neutral",
             body="Call script: introduce us, ask about timeline and condition, no pressure, offer to text a range.",
         ))
         comms_service.create_draft(self.db, DraftCreate(
@@ -794,11 +836,12 @@ def preflight(db: Storage) -> list[str]:
 
 def ready_to_close(db: Storage) -> list[str]:
     """The assigned deals whose closing checklist is clear (the demo prepares one)."""
-    return [d.id for d in deals_service.list_deals(db, stage="assigned") if deals_service.finalization(db, d.id).can_close]
+    return [d.id for d in deals_service.list_deals(db, stage=Stage.assigned) if closing_service.finalization(db, d.id).can_close]
 
 
 def seed(db: Storage, *, seed: int = DEFAULT_SEED) -> dict[str, dict[str, int]]:
     """Write the demo data set through the services; answers the record counts per module and file."""
+    reactions.wire()
     seeder = _Seeder(db, seed)
     seeder.plan()
     with archive.safety_backups_paused():

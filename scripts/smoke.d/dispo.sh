@@ -1,5 +1,5 @@
 # dispo: a buyer with a buy box, matches for our own under-contract deal, an assignment's
-# transitions moving the deal's stage, and refusals (second assignment, bad transition, finalization).
+# transitions moving the deal's stage, and refusals (second assignment, bad transition, closing by PATCH).
 call 201 POST /core/deals '{"address": "88 Smoke Dispo Lane", "city": "Hamilton", "province": "ON", "property_type": "sfr", "arv_estimate": 300000, "repairs_estimate": 30000, "offer_amount": 180000, "assignment_fee_target": 10000}'
 DISPO_DEAL="$(field 'b["id"]')"
 for stage in contacted offer_made under_contract; do
@@ -31,7 +31,7 @@ call 200 PATCH "/core/dispo/assignments/$ASSIGNMENT" '{"status": "assigned"}'
 call 200 GET "/core/deals/$DISPO_DEAL"
 expect 'b["stage"]' assigned
 call 409 PATCH "/core/dispo/assignments/$ASSIGNMENT" '{"status": "closed"}'
-expect 'b["detail"]["code"]' finalization_blocked
+expect 'b["detail"]["finalize"]' "/core/deals/$DISPO_DEAL/finalize"
 call 200 PATCH "/core/dispo/assignments/$ASSIGNMENT" '{"status": "fallout"}'
 call 200 GET "/core/deals/$DISPO_DEAL"
 expect 'b["stage"]' under_contract

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from app.core_gov.comms.service import is_opt_out
+from app.core_gov.replies.service import is_opt_out
 from app.core_gov.kpi import service as kpi_service
 
 from .conftest import make_deal

@@ -7,6 +7,7 @@ import orjson
 import pytest
 
 from app.core_gov.deals import service
+from app.core_gov.deals.schemas import Stage
 from app.core_gov.errors import Conflict
 from app.core_gov.regression import store as regression_store
 
@@ -160,20 +161,20 @@ def test_stage_change_needs_a_reason_and_a_known_stage(client):
 
 def test_system_moves_are_limited_to_what_other_modules_may_do(client, db):
     d = add(client)
-    deal = service.set_stage_by_system(db, d["id"], stage="offer_made", reason="offer issued")
+    deal = service.set_stage_by_system(db, d["id"], stage=Stage.offer_made, reason="offer issued")
     assert deal.stage == "offer_made"
-    assert service.set_stage_by_system(db, d["id"], stage="offer_made", reason="again").version == deal.version  # no-op
+    assert service.set_stage_by_system(db, d["id"], stage=Stage.offer_made, reason="again").version == deal.version  # no-op
     with pytest.raises(Conflict) as e:
-        service.set_stage_by_system(db, d["id"], stage="assigned", reason="dispo")
+        service.set_stage_by_system(db, d["id"], stage=Stage.assigned, reason="dispo")
     assert e.value.code == "invalid_transition" and e.value.context["allowed_from"] == ["under_contract"]
     stage(client, d["id"], "under_contract")
-    assert service.set_stage_by_system(db, d["id"], stage="assigned", reason="dispo assigned").stage == "assigned"
+    assert service.set_stage_by_system(db, d["id"], stage=Stage.assigned, reason="dispo assigned").stage == "assigned"
     with pytest.raises(Conflict):
-        service.set_stage_by_system(db, d["id"], stage="offer_made", reason="late offer")  # offers only before a contract
-    assert service.set_stage_by_system(db, d["id"], stage="under_contract", reason="fallout").stage == "under_contract"
+        service.set_stage_by_system(db, d["id"], stage=Stage.offer_made, reason="late offer")  # offers only before a contract
+    assert service.set_stage_by_system(db, d["id"], stage=Stage.under_contract, reason="fallout").stage == "under_contract"
     for target in ("closed", "dead", "lead", "contacted"):
         with pytest.raises(Conflict) as e:
-            service.set_stage_by_system(db, d["id"], stage=target, reason="x")
+            service.set_stage_by_system(db, d["id"], stage=Stage(target), reason="x")
         assert e.value.context["allowed_from"] == []
     kinds = [(a["from_stage"], a["to_stage"]) for a in client.get(f"/core/deals/{d['id']}/activities").json()]
     assert kinds == [("lead", "offer_made"), ("offer_made", "under_contract"), ("under_contract", "assigned"), ("assigned", "under_contract")]

@@ -1,6 +1,6 @@
 """Assignments through HTTP: one non-fallout assignment per deal, every status transition and
 its effect on the deal's stage (one transaction), unknown ids as 422 naming the field, invalid
-transitions as 409, and closing through the deal's finalization (an execution action)."""
+transitions as 409; an assignment closes only with its deal's finalization."""
 
 from __future__ import annotations
 
@@ -178,61 +178,57 @@ def test_patch_honours_if_match(client):
     assert stage_of(client, d["id"]) == "under_contract"
 
 
-def test_closing_is_an_execution_action(client):
-    d = deal(client)
-    a = offer(client, d["id"], buyer(client))
-    patch(client, a["id"], status="assigned")
-    r = patch(client, a["id"], status="closed")
-    assert r.status_code == 423 and r.json()["detail"]["code"] == "go_live_disabled"
-    assert client.get(f"/core/dispo/assignments/{a['id']}").json()["status"] == "assigned"
-    assert stage_of(client, d["id"]) == "assigned"
-
-
-def test_closing_runs_the_deal_finalization_blocked_then_closes_both(client, go_live):
-    d = deal(client)
-    a = offer(client, d["id"], buyer(client))
-    patch(client, a["id"], status="assigned")
-    r = patch(client, a["id"], status="closed")
-    assert r.status_code == 409 and r.json()["detail"]["code"] == "finalization_blocked"
-    assert client.get(f"/core/dispo/assignments/{a['id']}").json()["status"] == "assigned"
-    assert stage_of(client, d["id"]) == "assigned"
-
+def complete_checklist(client, deal_id):
+    """What the closing checklist asks besides the assignment: both contracts signed, the title acknowledged."""
     for kind in ("purchase", "assignment"):
-        c = client.post("/core/contracts", json={"kind": kind, "deal_id": d["id"], "parties": ["Seller", "Valhalla"]})
+        c = client.post("/core/contracts", json={"kind": kind, "deal_id": deal_id, "parties": ["Seller", "Valhalla"]})
         assert c.status_code == 201, c.text
         for status in ("sent", "signed"):
             r = client.patch(f"/core/contracts/{c.json()['id']}", json={"status": status})
             assert r.status_code == 200, r.text
-    doc = client.post("/core/docs", json={"title": "Title search", "doc_type": "title", "file_path": "vault/title.pdf", "entity_ids": [d["id"]]})
+    doc = client.post("/core/docs", json={"title": "Title search", "doc_type": "title", "file_path": "vault/title.pdf", "entity_ids": [deal_id]})
     assert doc.status_code == 201, doc.text
     for status in ("sent", "delivered", "acknowledged"):
         r = client.post(f"/core/docs/{doc.json()['id']}/route", json={"to": "closing@titleco.example", "channel": "email", "status": status})
         assert r.status_code == 200, r.text
 
+
+def test_a_patch_never_closes_an_assignment_it_points_to_the_deals_finalization(client, data_dir, go_live):
+    d = deal(client)
+    a = offer(client, d["id"], buyer(client))
+    patch(client, a["id"], status="assigned")
+    complete_checklist(client, d["id"])
+    before = (data_dir / "dispo" / "assignments.json").read_bytes()
     r = patch(client, a["id"], status="closed", notes="funds received")
-    assert r.status_code == 200, r.text
-    assert (r.json()["status"], r.json()["notes"]) == ("closed", "funds received")
-    assert stage_of(client, d["id"]) == "closed"
-    r = client.post("/core/dispo/assignments", json={"deal_id": d["id"], "buyer_id": buyer(client, "Late")})
-    assert r.status_code == 409 and r.json()["detail"]["code"] == "deal_not_open"
+    detail = r.json()["detail"]
+    assert r.status_code == 409 and (detail["code"], detail["current"], detail["requested"]) == ("invalid_transition", "assigned", "closed")
+    assert detail["finalize"] == f"/core/deals/{d['id']}/finalize" and f"POST /core/deals/{d['id']}/finalize" in detail["message"]
+    assert (data_dir / "dispo" / "assignments.json").read_bytes() == before
+    assert stage_of(client, d["id"]) == "assigned"
 
 
-def test_service_interface_active_assignment_and_mark_closed(client, db):
+def test_finalizing_the_deal_closes_its_assignment_and_no_new_one_can_open(client, db, go_live):
     from app.core_gov.dispo import service as dispo_service
-    from app.core_gov.errors import Conflict
 
     d = deal(client)
     assert dispo_service.active_assignment(db, d["id"]) is None
     a = offer(client, d["id"], buyer(client))
     assert dispo_service.active_assignment(db, d["id"]).id == a["id"]
-    with pytest.raises(Conflict) as refused:
-        dispo_service.mark_assignment_closed(db, a["id"])
-    assert refused.value.code == "invalid_transition"
     patch(client, a["id"], status="assigned")
-    with db.transaction("deals", "dispo"):
-        closed = dispo_service.mark_assignment_closed(db, a["id"])
-    assert closed.status.value == "closed" and closed.version == 3
+    blocked = client.post(f"/core/deals/{d['id']}/finalize")
+    assert blocked.status_code == 409 and blocked.json()["detail"]["code"] == "finalization_blocked"
+    assert client.get(f"/core/dispo/assignments/{a['id']}").json()["status"] == "assigned"
+
+    complete_checklist(client, d["id"])
+    r = client.post(f"/core/deals/{d['id']}/finalize")
+    assert r.status_code == 200 and r.json()["stage"] == "closed"
+    closed = client.get(f"/core/dispo/assignments/{a['id']}").json()
+    assert (closed["status"], closed["version"]) == ("closed", 3)
     assert dispo_service.active_assignment(db, d["id"]) is None
+    r = client.post("/core/dispo/assignments", json={"deal_id": d["id"], "buyer_id": buyer(client, "Late")})
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "deal_not_open"
+    r = patch(client, a["id"], notes="funds received")
+    assert r.status_code == 200 and (r.json()["status"], r.json()["notes"]) == ("closed", "funds received")
     b = offer(client, deal(client, address="9 Oak Ave")["id"], buyer(client, "B"))
     patch(client, b["id"], status="fallout")
     assert dispo_service.active_assignment(db, b["deal_id"]) is None

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from . import reactions
 from .errors import InvalidField
 
 from . import (
-    audit, buyers, comms, consent, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
-    holdings, jv, kpi, market, media, offers, pros, property, regression, risk, runbook, stories, system, ui,
+    audit, buyers, closing, comms, consent, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
+    holdings, jv, kpi, market, media, offers, pros, property, regression, replies, risk, runbook, stories, system, ui,
 )
 
 PREFIX = "/core"
@@ -22,8 +23,8 @@ PREFIX = "/core"
 MODULES: tuple[ModuleType, ...] = (
     system, audit,
     golive, governance, risk, heimdall, kpi, regression, runbook, market,  # the control plane
-    offers, deals, property,  # offers first: /deals/offers/... before /deals/{deal_id}
-    comms, consent, followups, buyers, jv, dispo, holdings,
+    offers, deals, closing, property,  # offers first: /deals/offers/... before /deals/{deal_id}
+    comms, consent, followups, replies, buyers, jv, dispo, holdings,
     pros, contracts, docs,
     stories, education, media,
     ui,
@@ -61,6 +62,7 @@ async def refuse_unknown_query(request: Request) -> None:
 
 
 def build_core_router() -> APIRouter:
+    reactions.wire()
     core = APIRouter(prefix=PREFIX)
     for module in MODULES:
         core.include_router(module.router, dependencies=[Depends(refuse_unknown_query)])

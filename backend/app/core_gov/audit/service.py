@@ -16,6 +16,7 @@ from typing import Any, Iterator, Sequence
 from ..comms import service as comms_service
 from ..contracts import service as contracts_service
 from ..deals import service as deals_service
+from ..deals.schemas import Stage
 from ..offers import service as offers_service
 from ..pros import service as pros_service
 from ..storage import AuditEntry, Log, Storage, matches
@@ -153,7 +154,7 @@ def _offers(db: Storage) -> list[Finding]:
 
 def _closed_deals(db: Storage) -> list[Finding]:
     out = []
-    for deal in deals_service.list_deals(db, stage="closed"):
+    for deal in deals_service.list_deals(db, stage=Stage.closed):
         signed = {_v(c.kind) for c in contracts_service.list_contracts(db, deal_id=deal.id) if c.status in contracts_service.SIGNED}
         missing = [k for k in ("purchase", "assignment") if k not in signed]
         if missing:

@@ -9,7 +9,7 @@ from ..http import STREAMED_BODIES, IfMatch, Page, ReasonQuery, StorageDep, body
 from ..storage import QueryInstant
 from . import service
 from .schemas import (
-    Channel, DnclImport, Draft, DraftCreate, DraftStatus, DraftUpdate, IdentityInput, ImportResult, InboundCreate,
+    Channel, DnclImport, Draft, DraftCreate, DraftStatus, DraftUpdate, IdentityInput, ImportResult,
     InboundMessage, MarkSent, SenderIdentity, SendLogEntry, Suppression, SuppressionCheck, SuppressionCreate,
     SuppressionReason,
 )
@@ -154,15 +154,6 @@ def delete_identity(db: StorageDep, reason: ReasonQuery) -> SenderIdentity:
 
 
 # ---------------------------------------------------------------------------- inbound
-
-
-@router.post("/inbound", status_code=201, summary="Record an inbound reply", responses=responses())
-def record_inbound(db: StorageDep, body: InboundCreate) -> InboundMessage:
-    """A body that is only an opt-out keyword (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT,
-    ARRET, ARRÊT; any case; surrounding spaces/punctuation ignored) suppresses the sender and
-    cancels their open follow-ups; any other reply completes their ladder as `responded`.
-    The answer says what was done (`action`, `suppression_id`, `tasks_responded`, `tasks_canceled`)."""
-    return service.record_inbound(db, body)
 
 
 @router.get("/inbound", summary="List inbound replies", responses=responses())

@@ -329,7 +329,7 @@ def import_csv(db: Storage, chunks: Iterable[bytes]) -> ImportResult:
     a duplicate, skipped."""
     with tempfile.TemporaryFile() as spool:
         checked = csvtext.check(chunks, spool, required=IMPORT_REQUIRED, allowed=IMPORT_COLUMNS, parse=_row(db.now()))
-        saved = archive.backup_before(db, f"the import of {checked.rows} consent row(s)") if spool.tell() else None
+        saved = archive.backup_before(db, f"the import of {checked.rows} consent row(s)", modules=("consent",)) if spool.tell() else None
         ids: list[str] = []
         duplicates = 0
         with db.transaction("consent") as tx:

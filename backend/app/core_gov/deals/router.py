@@ -8,7 +8,7 @@ from ..fields import Region
 from ..http import STREAMED_BODIES, IfMatch, Page, StorageDep, body_chunks, etag, one, paginate, responses
 from . import service
 from .schemas import (
-    Activity, ActivityCreate, Deal, DealCreate, DealsSummary, DealUpdate, Finalization, ImportResult, Stage, StageChange,
+    Activity, ActivityCreate, Deal, DealCreate, DealsSummary, DealUpdate, ImportResult, Stage, StageChange,
 )
 
 router = APIRouter(prefix="/deals", tags=["deals"])
@@ -94,17 +94,3 @@ def add_activity(db: StorageDep, deal_id: str, body: ActivityCreate) -> Activity
 async def list_activities(db: StorageDep, response: Response, page: Page, deal_id: str) -> list[Activity]:
     return paginate(response, service.activities(db, deal_id), page)
 
-
-@router.get("/{deal_id}/finalization", summary="The closing checklist and whether the deal can close", responses=responses(404))
-async def finalization(db: StorageDep, deal_id: str) -> Finalization:
-    """Items: purchase_contract_signed, assignment_contract_signed (contracts signed, active or
-    completed), title_acknowledged (a title document linked to the deal, routed and acknowledged),
-    assignment_fee_recorded (the active assignment's fee > 0). can_close also needs stage `assigned`."""
-    return service.finalization(db, deal_id)
-
-
-@router.post("/{deal_id}/finalize", summary="Close the deal and its assignment (execution action)", responses=responses(404, 409, 423))
-def finalize(db: StorageDep, deal_id: str) -> Deal:
-    """423 while go-live is off or the kill switch is engaged; 409 `finalization_blocked` listing
-    every blocker; else the deal and its active assignment close together."""
-    return service.finalize(db, deal_id)

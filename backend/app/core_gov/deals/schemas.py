@@ -191,16 +191,3 @@ class ImportResult(BaseModel):
     invalid_count: int = Field(0, description="Invalid rows in all")
     duplicate_rows: list[DuplicateRow] = Field([], description="The first 100 duplicate rows")
     backup: str | None = None  # the safety backup taken before the import wrote anything
-
-
-class FinalizationItem(BaseModel):
-    key: str
-    ok: bool
-    detail: str
-
-
-class Finalization(BaseModel):
-    deal_id: str
-    stage: Stage
-    can_close: bool
-    items: list[FinalizationItem]

@@ -1,6 +1,6 @@
 """Deals: the lead/deal pipeline. A deal moves forward one stage at a time (lead -> contacted ->
 offer_made -> under_contract -> assigned), any open deal may die, and `closed` comes only from
-finalize (every checklist item ok, from `assigned`); other modules move it only through
+closing's finalization (`close`, from `assigned`); other modules move it only through
 set_stage_by_system. expected_spread = assignment_fee_target - costs_estimate, always computed.
 Every stage change is also an activity. Creating (one deal or a CSV import) is refused while the
 `deals` domain is throttled; an import is one transaction with one audit entry, skips duplicate
@@ -21,19 +21,15 @@ from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 import pydantic_core
 from pydantic import ValidationError
 
-from ..contracts import service as contracts_service
-from ..dispo import service as dispo_service
-from ..docs import service as docs_service
 from ..errors import Conflict, InvalidField, require_start
 from ..fields import country_of, totals_by_currency
-from ..golive import service as golive_service
 from ..property import service as property_service
 from ..regression import service as regression_service
 from ..storage import Records, Storage, Transaction, actor, archive, search, select
 from . import store
 from .schemas import (
-    DEAL_STARTS, Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, Finalization,
-    FinalizationItem, ImportResult, InvalidRow, Stage, StageTotals,
+    DEAL_STARTS, Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, ImportResult,
+    InvalidRow, Stage, StageTotals,
 )
 
 FORWARD = (Stage.lead, Stage.contacted, Stage.offer_made, Stage.under_contract, Stage.assigned)
@@ -45,8 +41,6 @@ SYSTEM_MOVES = {
     Stage.assigned: (Stage.under_contract,),  # dispo assigned the contract
     Stage.under_contract: (Stage.assigned,),  # dispo fallout
 }
-SIGNED = {"signed", "active", "completed"}
-
 
 
 # ---------------------------------------------------------------------------------- reads
@@ -68,7 +62,7 @@ def require_deal(db: Storage, deal_id: str, *, field: str = "deal_id") -> Deal:
 
 
 def list_deals(
-    db: Storage, *, stage: str | None = None, province: str | None = None, tag: str | None = None,
+    db: Storage, *, stage: Stage | None = None, province: str | None = None, tag: str | None = None,
     city: str | None = None, q: str | None = None,
 ) -> Sequence[Deal]:
     """Deals in creation order; city ignores case, q is found in the address, city or seller name."""
@@ -181,12 +175,11 @@ def _check_move(deal: Deal, stage: Stage) -> None:
         raise Conflict("invalid_transition", f"a deal moves forward one stage at a time ({rule}) or to dead", current=current, requested=stage.value, allowed=allowed)
 
 
-def move_stage(db: Storage, deal_id: str, *, stage: str, reason: str) -> Deal:
-    target = Stage(stage)
+def move_stage(db: Storage, deal_id: str, *, stage: Stage, reason: str) -> Deal:
     with db.transaction("deals") as tx:
         deal = tx.get(store.deals, deal_id)
-        _check_move(deal, target)
-        return _transition(tx, deal, target, reason)
+        _check_move(deal, stage)
+        return _transition(tx, deal, stage, reason)
 
 
 def _check_system_move(deal: Deal, stage: Stage) -> None:
@@ -199,19 +192,28 @@ def _check_system_move(deal: Deal, stage: Stage) -> None:
         )
 
 
-def require_system_move(db: Storage, deal_id: str, *, stage: str) -> Deal:
+def require_system_move(db: Storage, deal_id: str, *, stage: Stage) -> Deal:
     """Check, without writing, that set_stage_by_system(stage) would be accepted now."""
     deal = get_deal(db, deal_id)
-    _check_system_move(deal, Stage(stage))
+    _check_system_move(deal, stage)
     return deal
 
 
-def set_stage_by_system(db: Storage, deal_id: str, *, stage: str, reason: str) -> Deal:
-    target = Stage(stage)
+def set_stage_by_system(db: Storage, deal_id: str, *, stage: Stage, reason: str) -> Deal:
     with db.transaction("deals") as tx:
         deal = tx.get(store.deals, deal_id)
-        _check_system_move(deal, target)
-        return deal if deal.stage is target else _transition(tx, deal, target, reason)
+        _check_system_move(deal, stage)
+        return deal if deal.stage is stage else _transition(tx, deal, stage, reason)
+
+
+def close(db: Storage, deal_id: str, *, reason: str) -> Deal:
+    """Close an assigned deal. Only closing.service.finalize calls it, after the closing
+    checklist, inside its ("deals", "dispo") transaction."""
+    with db.transaction("deals") as tx:
+        deal = tx.get(store.deals, deal_id)
+        if deal.stage is not Stage.assigned:
+            raise Conflict("invalid_transition", f"the deal is {deal.stage.value}; it closes only from assigned", current=deal.stage.value, requested=Stage.closed.value, allowed=[])
+        return _transition(tx, deal, Stage.closed, reason, closed_at=tx.now)
 
 
 def record_offer(db: Storage, deal_id: str, *, offer_amount: float, evidence_id: str, mao: float | None = None) -> Deal:
@@ -426,67 +428,3 @@ def import_csv(db: Storage, chunks: Iterable[bytes]) -> ImportResult:
         added=len(ids), duplicates=duplicates, invalid=checked.invalid, invalid_count=checked.invalid_count,
         duplicate_rows=shown, backup=str(saved) if saved else None,
     )
-
-
-# ---------------------------------------------------------------------------------- finalization
-
-
-def _signed(db: Storage, deal_id: str, kind: str) -> FinalizationItem:
-    found = contracts_service.list_contracts(db, deal_id=deal_id, kind=kind)
-    ok = [c for c in found if c.status in SIGNED]
-    if ok:
-        return FinalizationItem(key=f"{kind}_contract_signed", ok=True, detail=f"{kind} contract {ok[0].id} is {_v(ok[0].status)}")
-    seen = ", ".join(f"{c.id} {_v(c.status)}" for c in found) or "none on file"
-    return FinalizationItem(key=f"{kind}_contract_signed", ok=False, detail=f"no signed {kind} contract for this deal ({seen})")
-
-
-def _v(value: Any) -> str:
-    return str(getattr(value, "value", value))
-
-
-def _items(db: Storage, deal_id: str) -> list[FinalizationItem]:
-    titles = docs_service.documents_for(db, entity_id=deal_id, doc_type="title")
-    acked = [d for d in titles if d.routing_status == "acknowledged"]
-    title = FinalizationItem(
-        key="title_acknowledged", ok=bool(acked),
-        detail=f"title document {acked[0].id} acknowledged" if acked else (
-            "title document(s) not acknowledged yet: " + ", ".join(f"{d.id} {_v(d.routing_status) if d.routing_status else 'not routed'}" for d in titles) if titles else "no title document linked to this deal"
-        ),
-    )
-    assignment = dispo_service.active_assignment(db, deal_id)
-    if assignment is None:
-        fee = FinalizationItem(key="assignment_fee_recorded", ok=False, detail="no active assignment for this deal")
-    else:
-        fee = FinalizationItem(
-            key="assignment_fee_recorded", ok=(assignment.fee or 0) > 0,
-            detail=f"assignment {assignment.id} fee {assignment.fee or 0:,.2f}" + ("" if (assignment.fee or 0) > 0 else ": must be more than 0"),
-        )
-    return [_signed(db, deal_id, "purchase"), _signed(db, deal_id, "assignment"), title, fee]
-
-
-def finalization(db: Storage, deal_id: str) -> Finalization:
-    """can_close needs every item ok and the deal at `assigned`."""
-    deal = get_deal(db, deal_id)
-    items = _items(db, deal_id)
-    return Finalization(deal_id=deal_id, stage=deal.stage, can_close=deal.stage is Stage.assigned and all(i.ok for i in items), items=items)
-
-
-def _blockers(deal: Deal, items: Sequence[FinalizationItem]) -> list[dict[str, str]]:
-    found = [{"key": i.key, "detail": i.detail} for i in items if not i.ok]
-    if deal.stage is not Stage.assigned:
-        found.insert(0, {"key": "stage_assigned", "detail": f"the deal is {deal.stage.value}; it closes only from assigned"})
-    return found
-
-
-def finalize(db: Storage, deal_id: str) -> Deal:
-    golive_service.require_execution_allowed(db)
-    with db.transaction("deals", "dispo") as tx:
-        deal = tx.get(store.deals, deal_id)
-        if deal.stage in FINAL:
-            raise Conflict("invalid_transition", f"the deal is already {deal.stage.value}", current=deal.stage.value, requested="closed", allowed=[])
-        blockers = _blockers(deal, _items(db, deal_id))
-        if blockers:
-            raise Conflict("finalization_blocked", f"the deal cannot close yet: {'; '.join(b['detail'] for b in blockers)}", current=deal.stage.value, blockers=blockers)
-        assignment = dispo_service.active_assignment(db, deal_id)
-        dispo_service.mark_assignment_closed(db, assignment.id)
-        return _transition(tx, deal, Stage.closed, f"finalized with assignment {assignment.id}", closed_at=tx.now)

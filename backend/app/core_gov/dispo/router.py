@@ -80,13 +80,12 @@ async def get_assignment(db: StorageDep, assignment_id: str) -> Assignment:
     return one(service.get_assignment(db, assignment_id))
 
 
-@router.patch("/assignments/{assignment_id}", summary="Change an assignment or move its status (the deal's stage moves with it)", responses=responses(404, 409, 412, 423))
+@router.patch("/assignments/{assignment_id}", summary="Change an assignment or move its status (the deal's stage moves with it)", responses=responses(404, 409, 412))
 def update_assignment(db: StorageDep, response: Response, assignment_id: str, body: AssignmentUpdate, if_match: IfMatch = None) -> Assignment:
-    """Status: offered -> assigned | fallout, assigned -> closed | fallout (else 409
-    `invalid_transition`). `assigned` needs the deal under_contract (409 `deal_not_under_contract`)
-    and moves it to `assigned`; `fallout` returns an assigned deal to `under_contract`.
-    `closed` is an execution action (423 while go-live is off or the kill switch is engaged): it
-    runs the deal's finalization, which closes the deal and this assignment together or answers
-    409 `finalization_blocked` with the blockers. Closed and fallout assignments keep their
-    price and fee (409 `assignment_final`)."""
+    """Status: offered -> assigned | fallout, assigned -> fallout (else 409 `invalid_transition`).
+    `assigned` needs the deal under_contract (409 `deal_not_under_contract`) and moves it to
+    `assigned`; `fallout` returns an assigned deal to `under_contract`. An assignment closes only
+    with its deal: `closed` is 409 `invalid_transition` naming `finalize`, POST
+    /core/deals/{deal_id}/finalize (the closing checklist, an execution action). Closed and
+    fallout assignments keep their price and fee (409 `assignment_final`)."""
     return etag(response, service.update_assignment(db, assignment_id, body, expected_version=if_match))

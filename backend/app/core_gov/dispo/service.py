@@ -2,8 +2,9 @@
 Assignment status moves offered -> assigned | fallout and assigned -> closed | fallout (409
 `invalid_transition` otherwise). `assigned` needs the deal under_contract and moves it to
 `assigned`; `fallout` returns an assigned deal to `under_contract`; both change the assignment and
-the deal in one transaction on ("deals", "dispo"). `closed` is the deal's finalization
-(deals.service.finalize, an execution action): it closes the deal and the assignment together.
+the deal in one transaction on ("deals", "dispo"). `closed` comes only from the deal's
+finalization (closing.service.finalize, POST /core/deals/{id}/finalize), which closes the deal and
+the assignment together: a PATCH to `closed` is 409 `invalid_transition` pointing there.
 
 Matching: a buyer fits a deal when every criterion its buy box sets holds (an empty list means
 any; a criterion the deal lacks the data for does not hold). Buyer price = offer_amount (else mao)
@@ -17,12 +18,11 @@ Ranked by score (highest first), then name.
 
 from __future__ import annotations
 
-from typing import Any
 
 from ..buyers import service as buyers_service
 from ..deals import service as deals_service
+from ..deals.schemas import Deal, Stage
 from ..errors import Conflict, InvalidField, require_start
-from ..golive import service as golive_service
 from ..storage import Storage, select
 from . import store
 from .schemas import (
@@ -31,7 +31,7 @@ from .schemas import (
 )
 
 A = AssignmentStatus
-# Status changes a PATCH may make; `closed` goes through the deal's finalization.
+# The status machine; a PATCH makes every move but `closed`, which is the deal's finalization.
 TRANSITIONS: dict[AssignmentStatus, tuple[AssignmentStatus, ...]] = {
     A.offered: (A.assigned, A.fallout),
     A.assigned: (A.closed, A.fallout),
@@ -39,10 +39,6 @@ TRANSITIONS: dict[AssignmentStatus, tuple[AssignmentStatus, ...]] = {
     A.fallout: (),
 }
 OPEN = (A.offered, A.assigned)
-
-
-def _value(v: Any) -> Any:
-    return getattr(v, "value", v)
 
 
 # ------------------------------------------------------------------------------ buyers
@@ -74,14 +70,14 @@ def update_buyer(db: Storage, buyer_id: str, data: BuyerUpdate, *, expected_vers
 # ------------------------------------------------------------------------------ matching
 
 
-def buyer_price(deal: Any) -> float | None:
+def buyer_price(deal: Deal) -> float | None:
     base = deal.offer_amount if deal.offer_amount is not None else deal.mao
     if base is None:
         return None
     return round(base + (deal.assignment_fee_target or 0), 2)
 
 
-def equity_pct(deal: Any, price: float | None) -> float | None:
+def equity_pct(deal: Deal, price: float | None) -> float | None:
     if price is None or not deal.arv_estimate or deal.repairs_estimate is None:
         return None
     return round((deal.arv_estimate - price - deal.repairs_estimate) / deal.arv_estimate * 100, 2)
@@ -91,7 +87,7 @@ def _money(v: float) -> str:
     return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
 
 
-def _fit(buyer: Buyer, deal: Any, price: float | None, equity: float | None, close_within_days: int | None) -> tuple[list[str], list[str], int]:
+def _fit(buyer: Buyer, deal: Deal, price: float | None, equity: float | None, close_within_days: int | None) -> tuple[list[str], list[str], int]:
     """(reasons it fits, reasons it does not, how many list criteria the box names explicitly)."""
     box = buyer.buy_box
     fits: list[str] = []
@@ -100,7 +96,7 @@ def _fit(buyer: Buyer, deal: Any, price: float | None, equity: float | None, clo
     if not buyer.active:
         fails.append("buyer is inactive")
 
-    province, city, ptype = deal.province, deal.city, _value(deal.property_type)
+    province, city, ptype = deal.province, deal.city, deal.property_type.value if deal.property_type else None
     if not box.provinces:
         fits.append("province: any")
     elif province in box.provinces:
@@ -175,11 +171,10 @@ def match_score(buyer: Buyer, equity: float | None, named: int) -> float:
     return round(100 * (0.5 * e + 0.3 * s + 0.2 * t), 1)
 
 
-def _liquidity(db: Storage, deal: Any) -> Liquidity | None:
-    ptype = _value(deal.property_type)
-    if not (deal.province and deal.city and ptype):
+def _liquidity(db: Storage, deal: Deal) -> Liquidity | None:
+    if not (deal.province and deal.city and deal.property_type):
         return None
-    found = buyers_service.score(db, province=deal.province, market=deal.city, property_type=ptype)
+    found = buyers_service.score(db, province=deal.province, market=deal.city, property_type=deal.property_type.value)
     return Liquidity.model_validate(found.model_dump(mode="json"))
 
 
@@ -237,9 +232,8 @@ def create_assignment(db: Storage, data: AssignmentCreate) -> Assignment:
             raise InvalidField(("body", "buyer_id"), f"no buyer {data.buyer_id}")
         if not buyer.active:
             raise Conflict("buyer_inactive", f"buyer {buyer.id} ({buyer.name}) is inactive; activate it first", buyer_id=buyer.id)
-        stage = _value(deal.stage)
-        if stage in ("closed", "dead"):
-            raise Conflict("deal_not_open", f"deal {deal.id} is {stage}; it cannot be assigned", deal_id=deal.id, stage=stage)
+        if deal.stage in deals_service.FINAL:
+            raise Conflict("deal_not_open", f"deal {deal.id} is {deal.stage.value}; it cannot be assigned", deal_id=deal.id, stage=deal.stage.value)
         existing = _current_assignment(db, deal.id)
         if existing is not None:
             raise Conflict(
@@ -251,7 +245,7 @@ def create_assignment(db: Storage, data: AssignmentCreate) -> Assignment:
         fee = data.fee if data.fee is not None else (deal.assignment_fee_target or 0)
         return tx.add(store.assignments, {
             "deal_id": deal.id, "buyer_id": buyer.id, "price": price, "fee": fee,
-            "currency": getattr(deal, "currency", None) or "CAD", "status": status, "notes": data.notes,
+            "currency": deal.currency, "status": status, "notes": data.notes,
         })
 
 
@@ -269,8 +263,6 @@ def update_assignment(db: Storage, assignment_id: str, data: AssignmentUpdate, *
     """Field changes and status transitions; the deal's stage moves with the status."""
     changes = data.model_dump(exclude_unset=True)
     wanted = changes.pop("status", None)
-    if wanted is A.closed:
-        golive_service.require_execution_allowed(db)
     with db.transaction("deals", "dispo") as tx:
         current = tx.get(store.assignments, assignment_id)
         # Staged first so a stale If-Match is 412 before any rule; a refusal below discards it.
@@ -281,35 +273,36 @@ def update_assignment(db: Storage, assignment_id: str, data: AssignmentUpdate, *
                 f"assignment {current.id} is {current.status.value}; only its notes can change",
                 status=current.status.value,
             )
-        status_change = wanted is not None and wanted is not current.status
-        if status_change:
-            _check_transition(current.status, wanted)
-        if not status_change:
+        if wanted is None or wanted is current.status:
             return updated
+        _check_transition(current.status, wanted)
         if wanted is A.closed:
-            deals_service.finalize(db, current.deal_id)  # closes the deal and this assignment (mark_assignment_closed)
-            return tx.get(store.assignments, current.id)
+            finalize = f"/core/deals/{current.deal_id}/finalize"
+            raise Conflict(
+                "invalid_transition", f"an assignment closes with its deal: POST {finalize} (the closing checklist, an execution action)",
+                current=current.status.value, requested=wanted.value, finalize=finalize,
+            )
         if wanted is A.assigned:
             deal = deals_service.get_deal(db, current.deal_id)
-            if _value(deal.stage) != "under_contract":
+            if deal.stage is not Stage.under_contract:
                 raise Conflict(
                     "deal_not_under_contract",
-                    f"deal {deal.id} is {_value(deal.stage)}; a buyer is assigned only while the deal is under_contract",
-                    deal_id=deal.id, stage=_value(deal.stage),
+                    f"deal {deal.id} is {deal.stage.value}; a buyer is assigned only while the deal is under_contract",
+                    deal_id=deal.id, stage=deal.stage.value,
                 )
             updated = tx.update(store.assignments, updated, {"status": A.assigned}, audit="transition")
-            deals_service.set_stage_by_system(db, deal.id, stage="assigned", reason=f"assignment {current.id} to buyer {current.buyer_id}")
+            deals_service.set_stage_by_system(db, deal.id, stage=Stage.assigned, reason=f"assignment {current.id} to buyer {current.buyer_id}")
             return updated
         # fallout: the deal goes back to under_contract if this assignment had moved it on.
         updated = tx.update(store.assignments, updated, {"status": A.fallout}, audit="transition")
         deal = deals_service.find_deal(db, current.deal_id)
-        if deal is not None and _value(deal.stage) == "assigned":
-            deals_service.set_stage_by_system(db, deal.id, stage="under_contract", reason=f"assignment {current.id} fell out")
+        if deal is not None and deal.stage is Stage.assigned:
+            deals_service.set_stage_by_system(db, deal.id, stage=Stage.under_contract, reason=f"assignment {current.id} fell out")
         return updated
 
 
 def mark_assignment_closed(db: Storage, assignment_id: str) -> Assignment:
-    """Close an assigned assignment. Called only by deals.service.finalize inside its
+    """Close an assigned assignment. Called only by closing.service.finalize inside its
     ("deals", "dispo") transaction, so the deal and the assignment close together."""
     with db.transaction("dispo") as tx:
         current = tx.get(store.assignments, assignment_id)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response
 from ..http import Page, StorageDep, one, paginate, responses
 from ..storage import QueryInstant
 from . import service
-from .schemas import Completion, DueBatch, Ladder, LadderCreate, Sla, Task, TaskComplete, TaskStatus
+from .schemas import DueBatch, Ladder, LadderCreate, Sla, Task, TaskStatus
 
 router = APIRouter(prefix="/followups", tags=["followups"])
 
@@ -54,11 +54,3 @@ async def list_tasks(
 @router.get("/tasks/{task_id}", summary="Get a follow-up task", responses=responses(404))
 async def get_task(db: StorageDep, task_id: str) -> Task:
     return one(service.get_task(db, task_id))
-
-
-@router.post("/tasks/{task_id}/complete", summary="Record a task's outcome", responses=responses(404, 409))
-def complete_task(db: StorageDep, task_id: str, body: TaskComplete) -> Completion:
-    """Never blocked by go-live. responded/dead cancel the ladder's other open tasks; opted_out
-    adds the contact to the do-not-contact list and cancels all its open tasks (one commit).
-    409 already_completed when done twice; 409 task_canceled for a canceled task."""
-    return service.complete_task(db, task_id, body)

@@ -2,8 +2,9 @@
 SMS +4320, CALL +10080). Each step is due at the first allowed time (the province's window and
 the window where the seller's number rings) no earlier than its nominal time (start + offset)
 and no earlier than the previous step's due time plus the gap between their offsets, so steps
-moved into a window keep their spacing instead of stacking. Outcomes responded/opted_out/dead end the ladder; opted_out also suppresses the
-contact (one commit with comms). The `due` batch is the dispatch: empty while go-live is off or
+moved into a window keep their spacing instead of stacking. Outcomes responded/opted_out/dead end the ladder; opted_out is the
+replies process's opt-out rule (replies.service.complete_task suppresses the contact and cancels its open tasks).
+A completed task's KPI event is recorded after its commit. The `due` batch is the dispatch: empty while go-live is off or
 the kill switch is engaged; it skips suppressed contacts and contacts outside the window at
 as_of. Recording an outcome is never blocked by go-live."""
 
@@ -50,14 +51,14 @@ def _reaches(task: Task, value: str) -> bool:
 
 def _deal_contact(db: Storage, deal_id: str) -> tuple[str, str | None]:
     deal = deals_service.require_deal(db, deal_id)
-    phone = getattr(deal, "seller_phone", None)
+    phone = deal.seller_phone
     if not phone:
         raise InvalidField(("body", "deal_id"), f"deal {deal_id} has no seller phone; the ladder texts and calls it")
     try:
         phone = normalize_phone(phone)
     except ValueError as e:
         raise InvalidField(("body", "deal_id"), f"deal {deal_id}: seller phone {e}") from None
-    email = getattr(deal, "seller_email", None)
+    email = deal.seller_email
     try:
         email = normalize_email(email) if email else None
     except ValueError:
@@ -116,9 +117,8 @@ def _cancel(tx: Transaction, tasks: Iterable[Task], reason: str) -> list[Task]:
 
 def complete_task(db: Storage, task_id: str, data: TaskComplete) -> Completion:
     """Record an outcome (never blocked by go-live). responded/dead cancel the ladder's other
-    open tasks; opted_out suppresses the contact and cancels every open task for it."""
-    opted_out = data.outcome is Outcome.opted_out
-    with db.transaction("comms", "followups") if opted_out else db.transaction("followups") as tx:
+    open tasks; opted_out marks the task only: replies.service.complete_task runs the opt-out rule."""
+    with db.transaction("followups") as tx:
         t = tx.get(store.tasks, task_id)
         if t.status is TaskStatus.done:
             raise Conflict("already_completed", f"task {t.id} was completed ({t.outcome.value if t.outcome else 'done'}) at {t.completed_at}", outcome=t.outcome.value if t.outcome else None)
@@ -126,17 +126,11 @@ def complete_task(db: Storage, task_id: str, data: TaskComplete) -> Completion:
             raise Conflict("task_canceled", f"task {t.id} was canceled ({t.cancel_reason}); nothing to complete", cancel_reason=t.cancel_reason)
         done = tx.update(store.tasks, t, status=TaskStatus.done, outcome=data.outcome, note=data.note, completed_at=tx.now, audit="transition")
         canceled: list[Task] = []
-        suppression_ids: list[str] = []
-        if opted_out:
-            for value in (t.contact, t.email):
-                if value:
-                    suppression_ids.append(comms_service.suppress(db, value=value, reason="opt_out", source=f"followup:{t.id}").id)
-                    canceled += cancel_open_for_contact(db, contact=value, reason=data.outcome.value)
-        elif data.outcome in ENDING_OUTCOMES:
+        if data.outcome in ENDING_OUTCOMES and data.outcome is not Outcome.opted_out:
             rest = [x for x in tx.list(store.tasks) if x.ladder_id == t.ladder_id and x.status is TaskStatus.open]
             canceled = _cancel(tx, rest, data.outcome.value)
-    report_completed(db, [done])
-    return Completion(task=done, canceled=canceled, suppression_ids=suppression_ids)
+        tx.after_commit(report_completed, db, (done,))
+    return Completion(task=done, canceled=canceled, suppression_ids=[])
 
 
 def cancel_open_for_contact(db: Storage, *, contact: str, reason: str) -> list[Task]:
@@ -163,12 +157,13 @@ def mark_responded(db: Storage, *, contact: str, at: datetime | None = None) -> 
                 note=first.note or "inbound reply", audit="transition",
             ))
             changed += _cancel(tx, rest, Outcome.responded.value)
+        tx.after_commit(report_completed, db, tuple(t for t in changed if t.status is TaskStatus.done))
         return changed
 
 
 def report_completed(db: Storage, tasks: Iterable[Task]) -> None:
-    """Emit `followup_completed` for completed tasks (after their commit): value = minutes late,
-    success = completed within 2 h of due."""
+    """Emit `followup_completed` for completed tasks (queued to run after their commit): value =
+    minutes late, success = completed within 2 h of due."""
     for t in tasks:
         if t.completed_at is None:
             continue

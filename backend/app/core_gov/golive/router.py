@@ -3,7 +3,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ..http import ReasonBody, StorageDep, responses
-from ..runbook.schemas import RunbookStatus
 from . import service
 from .schemas import GoLiveState, KillSwitchRelease, OptionalReason
 
@@ -16,20 +15,6 @@ async def get_state(db: StorageDep) -> GoLiveState:
     `kill_switch_*` are each flag's own last change, so the kill switch's reason survives a later
     go-live toggle."""
     return service.state(db)
-
-
-@router.get("/checklist", summary="The runbook's checklist (same as GET /core/runbook/status)", responses=responses())
-async def get_checklist(db: StorageDep) -> RunbookStatus:
-    return service.checklist(db)
-
-
-@router.post("/enable", summary="Turn go-live on (412 listing the runbook blockers unless it is clear)", responses=responses(412))
-def enable(db: StorageDep, body: OptionalReason | None = None) -> GoLiveState:
-    """Runs the runbook; any failing blocker refuses with 412
-    `{"code": "runbook_blockers", "message", "blockers": [{key, ok, severity, detail}]}`.
-    Warnings do not block; `enabled` in the refusal says whether go-live is on already (it then
-    stays on). The body `{"reason"}` is optional."""
-    return service.enable(db, reason=body.reason if body else None)
 
 
 @router.post("/disable", summary="Turn go-live off (optional reason); execution actions then answer 423", responses=responses())

@@ -1,6 +1,7 @@
 """The prime law: every execution action calls require_execution_allowed first, which answers 423
-kill_switch_engaged (it wins) or go_live_disabled. A fresh install is disabled. Enabling needs
-a clear runbook (else 412 runbook_blockers listing them). Engaging is idempotent (the first
+kill_switch_engaged (it wins) or go_live_disabled. A fresh install is disabled. Enabling is the
+runbook's (runbook.service.enable: a clear runbook, else 412 runbook_blockers); this module keeps
+the switch and the guard. Engaging is idempotent (the first
 reason stays); releasing needs a reason and may cite a governance decision, which must then be
 approved; it is recorded in the state. Every change is an audited transition. The state keeps
 the last change of each flag apart (reason, who, when), so the 423 always names why the switch
@@ -8,9 +9,8 @@ was engaged, whatever go-live did since."""
 
 from __future__ import annotations
 
-from ..errors import Conflict, Locked, PreconditionFailed
+from ..errors import Conflict, Locked
 from ..governance import service as governance_service
-from ..runbook.schemas import RunbookStatus
 from ..storage import Storage, Transaction, actor
 from . import store
 from .schemas import GoLiveState
@@ -58,34 +58,10 @@ def _write(tx: Transaction, current: GoLiveState, flag: str, reason: str, decisi
     return tx.write(store.state, new, audit="transition")
 
 
-def _enable_refused(current: GoLiveState, blockers: list[dict]) -> PreconditionFailed:
-    """412 runbook_blockers, saying what is true of go-live now."""
-    if not current.enabled:
-        head = "go-live stays off"
-    elif current.kill_switch:
-        head = f"go-live is already on, but every execution action answers 423: {engaged_message(current)}"
-    else:
-        head = "go-live is already on and stays on, but the runbook fails"
-    keys = ", ".join(b["key"] for b in blockers)
-    return PreconditionFailed("runbook_blockers", f"{head}: {len(blockers)} runbook blocker(s): {keys}", blockers=blockers, enabled=current.enabled)
-
-
-def checklist(db: Storage) -> RunbookStatus:
-    from ..runbook import service as runbook_service  # the runbook reads the go-live state: import late
-
-    return runbook_service.status(db)
-
-
-def enable(db: Storage, *, reason: str | None = None) -> GoLiveState:
-    result = checklist(db)
-    blockers = [item for item in result.items if item.severity == "blocker" and not item.ok]
-    if blockers:
-        raise _enable_refused(state(db), [b.model_dump(mode="json") for b in blockers])
+def turn_on(db: Storage, *, reason: str) -> GoLiveState:
+    """The switch. Only runbook.service.enable calls it, once the runbook is clear."""
     with db.transaction("golive") as tx:
-        current = tx.read(store.state)
-        if current.kill_switch:  # engaged since the runbook ran
-            raise _enable_refused(current, [{"key": "kill_switch_clear", "ok": False, "severity": "blocker", "detail": engaged_message(current)}])
-        return _write(tx, current, "go_live", reason or "runbook clear", enabled=True)
+        return _write(tx, tx.read(store.state), "go_live", reason, enabled=True)
 
 
 def disable(db: Storage, *, reason: str | None = None) -> GoLiveState:

@@ -108,14 +108,14 @@ def dashboard(db: Storage, partner_id: str) -> PartnerDashboard:
     share_sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for link in list_links(db, partner_id=partner.id):
         deal = deals_service.find_deal(db, link.deal_id)
-        spread = getattr(deal, "expected_spread", None)
-        currency = (getattr(deal, "currency", None) or "CAD") if deal is not None else "CAD"
+        spread = deal.expected_spread if deal is not None else None
+        currency = deal.currency if deal is not None else "CAD"
         share = None if spread is None else round(link.split_pct * spread / 100, 2)
-        stage = None if deal is None else getattr(deal.stage, "value", deal.stage)
+        stage = deal.stage.value if deal is not None else None
         status = link.status.value
         by_status[status].append(DashboardLink(
             link_id=link.id, deal_id=link.deal_id, role=link.role, split_pct=link.split_pct, status=link.status,
-            deal_stage=stage, deal_address=getattr(deal, "address", None), currency=currency,
+            deal_stage=stage, deal_address=deal.address if deal is not None else None, currency=currency,
             expected_spread=spread, partner_share=share,
         ))
         totals[status].count += 1

@@ -1,6 +1,6 @@
 """KPI events are appended to kpi/events.jsonl and never changed. An event's `at` defaults to now
-and may be back-dated, never future-dated. Recording an event then runs the regression tripwire
-for that metric only (after the KPI commit, so call `record` outside your own transaction).
+and may be back-dated, never future-dated. Recording an event sends `recorded` (the metric): its
+reactions (the regression tripwire, see core_gov/reactions.py) run after the commit.
 The summary groups by metric and LOCAL day (VALHALLA_TZ): count, mean value, and success rate
 over the events that carry `success`. A per-metric time-ordered index over the cached log is
 extended with new lines only, so the tripwire's `latest` costs O(new events + its window)."""
@@ -16,24 +16,25 @@ from datetime import datetime, tzinfo
 from typing import Sequence
 
 from ..errors import InvalidField
+from ..signals import Signal
 from ..storage import Storage
 from . import store
 from .schemas import KpiDay, KpiEvent
+
+recorded = Signal("kpi.recorded")  # (metric): a KPI event of this metric was committed
 
 
 def record(
     db: Storage, *, metric: str, domain: str, value: float = 1.0, success: bool | None = None,
     ref: str | None = None, at: datetime | None = None,
 ) -> KpiEvent:
-    from ..regression import service as regression_service  # regression reads this log: import here, no cycle
-
     with db.transaction("kpi") as tx:
         if at is not None and at.tzinfo is None:
             raise InvalidField(("body", "at"), "an instant needs its UTC offset")
         if at is not None and at > tx.now:
             raise InvalidField(("body", "at"), f"{at.isoformat()} is in the future; a KPI event records what happened")
         event = tx.append(store.events, {"metric": metric, "domain": domain, "value": value, "success": success, "ref": ref, "at": at})
-    regression_service.evaluate(db, metric=event.metric)
+        recorded.send(tx, event.metric)
     return event
 
 

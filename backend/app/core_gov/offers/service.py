@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..deals import service as deals_service
+from ..deals.schemas import Stage
 from ..errors import Conflict, InvalidField
 from ..golive import service as golive_service
 from ..kpi import service as kpi_service
@@ -118,13 +119,13 @@ def issue(db: Storage, evidence_id: str) -> OfferIssued:
     regression_service.require_not_throttled(db, "offers")
     if ev.recommended_offer <= 0:
         raise Conflict("no_offer", f"the recommended offer of evidence {ev.id} is 0: nothing to issue", evidence_id=ev.id)
-    deals_service.require_system_move(db, ev.deal_id, stage="offer_made")
+    deals_service.require_system_move(db, ev.deal_id, stage=Stage.offer_made)
     reservation = risk_service.reserve(db, engine="WHOLESALE", amount=ev.recommended_offer, ref=ev.id)
     done = False
     try:
         with db.transaction("deals", "offers") as tx:
             deals_service.record_offer(db, ev.deal_id, offer_amount=ev.recommended_offer, evidence_id=ev.id, mao=ev.buyer_mao)
-            deal = deals_service.set_stage_by_system(db, ev.deal_id, stage="offer_made", reason=f"offer issued from evidence {ev.id}")
+            deal = deals_service.set_stage_by_system(db, ev.deal_id, stage=Stage.offer_made, reason=f"offer issued from evidence {ev.id}")
             current = tx.get(store.evidence, ev.id)
             if current.issued_at is not None:
                 raise Conflict("already_issued", f"evidence {ev.id} was issued at {current.issued_at.isoformat()}", evidence_id=ev.id)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from ..deals import service as deals_service
 from ..fields import Region
 from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
 from . import service
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/property", tags=["property"])
 def create_property(db: StorageDep, body: PropertyCreate) -> Property:
     """The country follows the region (422 if it contradicts it); the postal code must fit the
     country (and, in Canada, the province) and is stored upper-case as `A1A 1A1`."""
-    return service.create_property(db, body)
+    return service.create_property(db, body, require_deal=deals_service.require_deal)
 
 
 @router.get("/properties", summary="List properties (filters: country, region, city, deal_id, tag, property_type)", responses=responses())
@@ -45,7 +46,7 @@ async def get_property(db: StorageDep, property_id: str) -> Property:
 
 @router.patch("/properties/{property_id}", summary="Change a property (send If-Match to refuse a stale edit)", responses=responses(404, 412))
 def update_property(db: StorageDep, response: Response, property_id: str, body: PropertyUpdate, if_match: IfMatch = None) -> Property:
-    return etag(response, service.update_property(db, property_id, body, expected_version=if_match))
+    return etag(response, service.update_property(db, property_id, body, require_deal=deals_service.require_deal, expected_version=if_match))
 
 
 @router.post("/properties/{property_id}/neighborhood_rating", summary="Set the neighbourhood rating (replaces the current one)", responses=responses(404))

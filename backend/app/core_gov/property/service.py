@@ -11,7 +11,7 @@ import re
 from calendar import monthrange
 from datetime import date
 from statistics import median
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import InvalidField, NotFound
 from ..fields import country_of
@@ -61,11 +61,14 @@ def _placed(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _check_links(db: Storage, data: dict[str, Any], today: date) -> None:
-    if data.get("deal_id") is not None:
-        from ..deals import service as deals_service  # deals imports this module
+# The deal link is the deals module's: it sits above this one (a deal checks its property_id here).
+# A property's own deal_id is checked with the lookup its caller passes: deals.service.require_deal.
+RequireDeal = Callable[[Storage, str], object]
 
-        deals_service.require_deal(db, data["deal_id"])
+
+def _check_links(db: Storage, data: dict[str, Any], today: date, require_deal: RequireDeal) -> None:
+    if data.get("deal_id") is not None:
+        require_deal(db, data["deal_id"])
     if data.get("last_sale_date") is not None and data["last_sale_date"] > today:
         raise InvalidField(("body", "last_sale_date"), f"{data['last_sale_date']} is in the future")
 
@@ -95,14 +98,16 @@ def find_property(db: Storage, property_id: str) -> Property | None:
     return db.find(store.properties, property_id)
 
 
-def create_property(db: Storage, data: PropertyCreate) -> Property:
+def create_property(db: Storage, data: PropertyCreate, *, require_deal: RequireDeal) -> Property:
     fields = _placed(data.model_dump())
-    _check_links(db, fields, db.now().date())
+    _check_links(db, fields, db.now().date(), require_deal)
     with db.transaction("property") as tx:
         return tx.add(store.properties, fields)
 
 
-def update_property(db: Storage, property_id: str, data: PropertyUpdate, *, expected_version: int | None = None) -> Property:
+def update_property(
+    db: Storage, property_id: str, data: PropertyUpdate, *, require_deal: RequireDeal, expected_version: int | None = None,
+) -> Property:
     changes = data.model_dump(exclude_unset=True)
     with db.transaction("property") as tx:
         old = tx.get(store.properties, property_id)
@@ -110,7 +115,7 @@ def update_property(db: Storage, property_id: str, data: PropertyUpdate, *, expe
         if "region" in changes and "country" not in changes:
             merged["country"] = None
         _placed(merged)
-        _check_links(db, changes, tx.now.date())
+        _check_links(db, changes, tx.now.date(), require_deal)
         return tx.update(store.properties, old, {**changes, "country": merged["country"], "postal": merged["postal"]}, expected_version=expected_version)
 
 

@@ -3,7 +3,8 @@
 fraction when the events carry `success`, else mean value. It is enforced only when both hold at
 least `min_events`, and fires when (baseline - recent) / baseline >= max_drop. Its action runs
 when it starts firing (not on every event while it keeps firing): THROTTLE marks the domain
-throttled until `reset`; KILL_SWITCH engages go-live's kill switch."""
+throttled until `reset`; KILL_SWITCH sends `kill_switch_tripped`, whose reaction engages go-live's
+kill switch after the commit (core_gov/reactions.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from typing import Sequence
 from ..errors import Conflict, InvalidField
 from ..kpi import service as kpi_service
 from ..kpi.schemas import KpiEvent
+from ..signals import Signal
 from ..storage import Storage
 from . import store
 from .schemas import Action, Evaluation, RegressionPolicy, RegressionPolicyUpsert, RegressionState, ResetNote, Throttle
+
+kill_switch_tripped = Signal("regression.kill_switch_tripped")  # (reason): a KILL_SWITCH policy started firing
 
 
 def policies(db: Storage) -> list[RegressionPolicy]:
@@ -75,9 +79,7 @@ def evaluate(db: Storage, *, metric: str | None = None) -> list[Evaluation]:
     wanted = [p for p in db.list(store.policies) if metric is None or p.metric == metric]
     if not wanted:
         return []
-    kill = any(p.action is Action.KILL_SWITCH and p.enabled for p in wanted)
-    modules = ("golive", "regression") if kill else ("regression",)
-    with db.transaction(*modules) as tx:
+    with db.transaction("regression") as tx:
         current = tx.read(store.state)
         evaluations = dict(current.evaluations)
         throttled = dict(current.throttled)
@@ -101,15 +103,8 @@ def evaluate(db: Storage, *, metric: str | None = None) -> list[Evaluation]:
             audit="transition" if changed_throttles else "update",
         )
         if engage:
-            _engage_kill_switch(db, engage)
+            kill_switch_tripped.send(tx, "; ".join(f"regression tripwire: {v.detail}" for v in engage))
     return results
-
-
-def _engage_kill_switch(db: Storage, fired: list[Evaluation]) -> None:
-    from ..golive import service as golive_service  # golive's runbook reads regression: import here, no cycle
-
-    if not golive_service.state(db).kill_switch:
-        golive_service.engage_kill_switch(db, reason="; ".join(f"regression tripwire: {v.detail}" for v in fired))
 
 
 def _rate(events: Sequence[KpiEvent], kind: str) -> float | None:

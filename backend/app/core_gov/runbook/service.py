@@ -3,7 +3,9 @@ from a hand-kept flag. Blockers (go-live cannot be enabled while one fails): kil
 GLOBAL risk policy enabled with max_daily_loss > 0, Heimdall and regression policies present,
 no throttled domain, market windows for all 13 provinces, offer policies for every enabled
 province, sender identity set, data files valid, data dir writable. Warnings: no backup within
-7 days, unsnapshotted changes in the data dir, a DNCL copy (any area code) older than 25 days."""
+7 days, unsnapshotted changes in the data dir, a DNCL copy (any area code) older than 25 days.
+Enabling go-live is the runbook's: it runs the checklist and turns go-live on only when every
+blocker is ok (else 412 runbook_blockers listing them, saying what is true of go-live now)."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ from pathlib import Path
 from typing import Callable
 
 from ..comms import service as comms_service
-from ..errors import StoreCorrupt
+from ..errors import PreconditionFailed, StoreCorrupt
 from ..fields import CA_PROVINCES
 from ..golive import service as golive_service
+from ..golive.schemas import GoLiveState
 from ..heimdall import service as heimdall_service
 from ..market import service as market_service
 from ..offers import service as offers_service
@@ -200,3 +203,26 @@ def markdown(db: Storage) -> str:
     for item in result.items:
         lines.append(f"- [{'x' if item.ok else ' '}] **{item.key}** ({item.severity.value}): {item.detail}")
     return "\n".join(lines) + "\n"
+
+
+def _enable_refused(current: GoLiveState, blockers: list[dict]) -> PreconditionFailed:
+    if not current.enabled:
+        head = "go-live stays off"
+    elif current.kill_switch:
+        head = f"go-live is already on, but every execution action answers 423: {golive_service.engaged_message(current)}"
+    else:
+        head = "go-live is already on and stays on, but the runbook fails"
+    keys = ", ".join(b["key"] for b in blockers)
+    return PreconditionFailed("runbook_blockers", f"{head}: {len(blockers)} runbook blocker(s): {keys}", blockers=blockers, enabled=current.enabled)
+
+
+def enable(db: Storage, *, reason: str | None = None) -> GoLiveState:
+    blockers = [item for item in status(db).items if item.severity is Severity.blocker and not item.ok]
+    if blockers:
+        raise _enable_refused(golive_service.state(db), [b.model_dump(mode="json") for b in blockers])
+    with db.transaction("golive"):
+        current = golive_service.state(db)
+        if current.kill_switch:  # engaged since the runbook ran
+            detail = golive_service.engaged_message(current)
+            raise _enable_refused(current, [{"key": "kill_switch_clear", "ok": False, "severity": "blocker", "detail": detail}])
+        return golive_service.turn_on(db, reason=reason or "runbook clear")

@@ -361,6 +361,7 @@ class Storage:
                 if changes:
                     self._write(changes)
                     self.stats["transactions"] += 1
+            tx.run_after_commit()
             return
 
         mod = self._module(names[0])
@@ -388,6 +389,7 @@ class Storage:
             self._await_commit(mod, batch)
         elif inflight is not None:
             inflight.done.wait()
+        tx.run_after_commit()
 
     def _pending(self, mod: _Module) -> list[Batch]:
         return [b for b in (mod.inflight, mod.batch) if b is not None]

@@ -10,6 +10,7 @@ returns, its changes join the module's open batch.
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeVar
@@ -37,6 +38,8 @@ INT64 = 2**63
 
 # Who is acting: set per request from X-Actor (default "operator"); the CLI sets "cli".
 actor: contextvars.ContextVar[str] = contextvars.ContextVar("actor", default="operator")
+
+log = logging.getLogger("valhalla.reactions")
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,34 @@ class Transaction:
         self._appends: dict[Log, list[tuple[Entry, bytes]]] = {}
         self._texts: dict[TextFile, tuple[list[bytes], Any]] = {}
         self._base: dict[Part, Loaded] = {}
+        self._after_commit: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+
+    # ---------------------------------------------------------------- after commit
+
+    def after_commit(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` once this transaction's commit is durable (never when it fails or
+        its body raises). A transaction that joins another queues on the outermost one; the same
+        call queued twice runs once."""
+        if (fn, args) not in self._after_commit:
+            self._after_commit.append((fn, args))
+
+    def run_after_commit(self) -> None:
+        """Called by the engine once the commit is durable, outside every lock. A reaction that
+        raises is logged and recorded in the audit trail (action ``reaction_failed``); the
+        commit stands and the next reaction runs."""
+        queued, self._after_commit = self._after_commit, []
+        for fn, args in queued:
+            try:
+                fn(*args)
+            except Exception as e:
+                name = f"{fn.__module__}.{fn.__qualname__}"
+                log.exception("reaction %s failed after a commit on %s", name, list(self.modules))
+                module = self.modules[0]
+                try:
+                    with self.storage.transaction(module) as tx:
+                        tx.audit(module, "reaction", name, "reaction_failed", {"error": [None, f"{type(e).__name__}: {e}"]})
+                except Exception:
+                    log.exception("could not record the failure of reaction %s in the %s audit trail", name, module)
 
     # ---------------------------------------------------------------- staged reads
 

@@ -1,0 +1,3 @@
+"""Replies: inbound messages, follow-up outcomes and the one opt-out rule."""
+
+from .router import router
