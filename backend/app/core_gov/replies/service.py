@@ -1,4 +1,4 @@
-"""Replies, the process above comms and followups; each runs in one transaction on ("comms",
+"""Replies, the process above comms and followups; each runs in one transaction on ("comms", "consent",
 "followups"). The opt-out rule, in one place (an inbound opt-out and the follow-up outcome
 `opted_out` both run it): the contact is suppressed (reason opt_out, kept 3 years and 14 days)
 and every open follow-up that reaches it is canceled. An inbound message whose whole text is an
@@ -33,7 +33,7 @@ def is_opt_out(body: str) -> bool:
 
 def opt_out(db: Storage, *, contact: str, source: str) -> tuple[Suppression, list[Task]]:
     """The opt-out rule: (the suppression, the follow-ups it canceled)."""
-    with db.transaction("comms", "followups"):
+    with db.transaction("comms", "consent", "followups"):
         suppression = comms_service.suppress(db, value=contact, reason="opt_out", source=source)
         return suppression, followups_service.cancel_open_for_contact(db, contact=contact, reason=Outcome.opted_out.value)
 
@@ -41,7 +41,7 @@ def opt_out(db: Storage, *, contact: str, source: str) -> tuple[Suppression, lis
 def receive(db: Storage, data: InboundCreate) -> InboundMessage:
     sender = data.from_
     received_at = data.received_at or db.now()
-    with db.transaction("comms", "followups"):
+    with db.transaction("comms", "consent", "followups"):
         record: dict = {"from": sender, "channel": data.channel, "body": data.body, "received_at": received_at}
         if is_opt_out(data.body):
             suppression, canceled = opt_out(db, contact=sender, source="inbound")
@@ -61,7 +61,7 @@ def complete_task(db: Storage, task_id: str, data: TaskComplete) -> Completion:
     """A follow-up outcome; `opted_out` also runs the opt-out rule for the task's phone and email."""
     if data.outcome is not Outcome.opted_out:
         return followups_service.complete_task(db, task_id, data)
-    with db.transaction("comms", "followups"):
+    with db.transaction("comms", "consent", "followups"):
         completion = followups_service.complete_task(db, task_id, data)
         suppression_ids: list[str] = []
         canceled: list[Task] = []
