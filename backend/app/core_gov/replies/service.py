@@ -3,8 +3,9 @@
 `opted_out` both run it): the contact is suppressed (reason opt_out, kept 3 years and 14 days)
 and every open follow-up that reaches it is canceled. An inbound message whose whole text is an
 opt-out keyword (any case, surrounding spaces and punctuation ignored) opts its sender out; any
-other reply completes each of the sender's ladders as `responded`. Either way the message is
-stored in comms' inbound log with what was done."""
+other reply completes each of the sender's ladders as `responded` and is an inquiry: it records
+an `implied_inquiry` consent from its time (proof: the message id). Either way the message is
+stored in comms' inbound log with what was done; an opt-out also withdraws every consent."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import unicodedata
 
 from ..comms import service as comms_service
 from ..comms.schemas import InboundAction, InboundCreate, InboundMessage, Suppression
+from ..consent import service as consent_service
+from ..consent.schemas import ConsentCreate, ConsentKind
+from ..errors import InvalidField
 from ..followups import service as followups_service
 from ..followups.schemas import Completion, Outcome, Task, TaskComplete, TaskStatus
 from ..storage import Storage
@@ -41,6 +45,8 @@ def opt_out(db: Storage, *, contact: str, source: str) -> tuple[Suppression, lis
 def receive(db: Storage, data: InboundCreate) -> InboundMessage:
     sender = data.from_
     received_at = data.received_at or db.now()
+    if received_at > db.now():
+        raise InvalidField(("body", "received_at"), "a message cannot be received in the future")
     with db.transaction("comms", "consent", "followups"):
         record: dict = {"from": sender, "channel": data.channel, "body": data.body, "received_at": received_at}
         if is_opt_out(data.body):
@@ -54,7 +60,13 @@ def receive(db: Storage, data: InboundCreate) -> InboundMessage:
                 "tasks_responded": responded,
                 "tasks_canceled": [t.id for t in changed if t.status is TaskStatus.canceled],
             }
-        return comms_service.log_inbound(db, record)
+        message = comms_service.log_inbound(db, record)
+        if record["action"] is not InboundAction.opted_out:
+            consent_service.record_consent(db, ConsentCreate(
+                contact=sender, kind=ConsentKind.implied_inquiry, obtained_at=received_at,
+                method=f"inbound {data.channel.value}", source="inbound message", proof=message.id,
+            ))
+        return message
 
 
 def complete_task(db: Storage, task_id: str, data: TaskComplete) -> Completion:
