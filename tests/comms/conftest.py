@@ -64,7 +64,7 @@ def make_draft(client, **fields):
     return r.json()
 
 
-CONSENTED = ("416-555-0199", "604-555-0123", "604-555-0189", "a@b.ca", "c@d.ca", "x@y.ca", "jane@example.com", "jane.roy@example.com")
+CONSENTED = ("416-555-0199", "604-555-0123", "604-555-0189", "905-555-0123", "a@b.ca", "c@d.ca", "x@y.ca", "jane@example.com", "jane.roy@example.com")
 
 
 def record_consent(client, contact, kind="express", obtained_at="2025-12-01T15:00:00Z", **fields):
