@@ -116,12 +116,24 @@ def test_the_data_set_spans_six_provinces_every_stage_and_real_contacts(demo_dir
     assert client.get("/core/media/channels").json()[0]["platform"] == "youtube"
 
 
+def test_the_demo_has_consents_of_each_kind_some_lapsed_and_the_runbook_shows_them(demo_dir, client):
+    consents = client.get("/core/consents", params={"limit": 100}).json()
+    assert {c["kind"] for c in consents} == {"express", "implied_inquiry", "implied_transaction"}
+    states = [c["state"] for c in consents]
+    assert states.count("expired") == 2 and states.count("valid") == len(consents) - 2
+    express = next(c for c in consents if c["kind"] == "express")
+    assert express["proof"] and express["casl_expires_at"] is None
+    watch = client.get("/core/runbook/consents").json()
+    assert len(watch["expiring"]) == 1 and watch["expiring"][0]["kind"] == "implied_inquiry"
+    assert [(d["channel"], d["code"]) for d in watch["refused_drafts"]] == [("email", "consent_expired")]
+
+
 def test_the_runbook_is_clear_but_go_live_stays_off_and_no_tripwire_fires(demo_dir, client):
     status = client.get("/core/runbook/status").json()
     blockers = {i["key"]: i["ok"] for i in status["items"] if i["severity"] == "blocker"}
     assert all(blockers.values()) and len(blockers) == 10 and status["ok_to_enable_go_live"] is True
     warnings = {i["key"]: i["ok"] for i in status["items"] if i["severity"] == "warning"}
-    assert warnings == {"backup_recent": False, "snapshot_clean": False, "dncl_fresh": True}
+    assert warnings == {"backup_recent": False, "snapshot_clean": False, "dncl_fresh": True, "consents": False}
     assert client.get("/core/golive/state").json() | {"changed_at": None} == {
         "enabled": False, "kill_switch": False, "reason": None, "changed_by": None, "changed_at": None, "decision_id": None,
         "go_live_reason": None, "go_live_changed_by": None, "go_live_changed_at": None,

@@ -17,7 +17,8 @@ contracts signed and its title acknowledged, so it can be finalized once go-live
 properties whose sales give comps, 8 cash buyers and their feedback, JV partners, holdings in
 CAD and USD, 30 days of KPI history for the four metrics (enough for the tripwire, none firing),
 Heimdall trials, the policies that clear the runbook, a sender identity, a recent DNCL list,
-suppressions, three follow-up ladders, drafts, professionals with retainers and tasks, and a
+suppressions, consents of each kind (some lapsed, one lapsing within 30 days), three follow-up
+ladders, drafts (the offer email refused for a lapsed consent), professionals with retainers and tasks, and a
 story template, a course and a media channel. Go-live stays OFF: the operator enables it.
 """
 
@@ -36,6 +37,8 @@ from .core_gov.buyers.schemas import FeedbackCreate
 from .core_gov.closing import service as closing_service
 from .core_gov.comms import service as comms_service
 from .core_gov.comms.schemas import DraftCreate, DraftUpdate, IdentityInput, InboundCreate
+from .core_gov.consent import service as consent_service
+from .core_gov.consent.schemas import ConsentCreate
 from .core_gov.contracts import service as contracts_service
 from .core_gov.contracts.schemas import ContractCreate, ContractUpdate
 from .core_gov.deals import service as deals_service
@@ -761,6 +764,7 @@ class _Seeder:
     def plan_comms(self) -> None:
         self.at(self.local(6, 9, 0), self.dncl)
         self.at(self.local(15, 12, 0), lambda: comms_service.suppress(self.db, value="j.morrison@example.net", reason="opt_out", source="email reply"))
+        self.at(self.local(1, 14, 0), self.consents)
         self.at(self.local(1, 14, 30), self.drafts)
         self.at(self.local(1, 16, 45), lambda: heimdall_service.recommend(self.db, RecommendCreate(
             domain="offers", confidence=0.94, payload={"deal_id": self.deals[9].id, "note": "raise the Ottawa offer by 5,000"})))
@@ -777,6 +781,25 @@ class _Seeder:
         comms_service.import_dncl(self.db, list_date=self.db.now().astimezone(self.zone).date(), chunks=["\n".join(rows).encode()])
         phone = self.sellers[23].phone
         comms_service.suppress(self.db, value=phone, reason="manual", source="seller asked not to be called again")
+
+    def consents(self) -> None:
+        """Consents of each kind: the sellers who inquired through the web form (their ladders need
+        them), an express consent with its proof, past transactions, one inquiry lapsing within 30
+        days and two that lapsed (the offer email to seller 6 waits for a new consent)."""
+        now = self.db.now()
+        emails = [s.email for s in self.sellers.values() if s.email]
+        rows: list[tuple[str, str, datetime, str, str, str | None]] = [
+            (self.sellers[11].phone, "express", now - timedelta(days=20), "web form", "valhallahomes.example/sell",
+             "Checkbox: 'Yes, Valhalla Homes may text, email and call me about my property.' Submission #4812"),
+            *((self.sellers[i].phone, "implied_inquiry", self.deals[i].created_at, "web form", "we-buy-houses form", None) for i in (*LADDERS, 19)),
+            (self.sellers[9].phone, "implied_inquiry", now - timedelta(days=170), "phone inquiry", "inbound call", None),
+            (self.sellers[6].email or "offers@valhallahomes.example", "implied_inquiry", now - timedelta(days=190), "email inquiry", "contact form", None),
+            (self.sellers[2].phone, "implied_transaction", now - timedelta(days=400), "purchase closed", "an earlier deal", None),
+            (emails[0], "implied_transaction", now - timedelta(days=900), "purchase closed", "an earlier deal", None),
+        ]
+        for contact, kind, obtained_at, method, source, proof in rows:
+            consent_service.record_consent(self.db, ConsentCreate(
+                contact=contact, kind=kind, obtained_at=obtained_at, method=method, source=source, proof=proof))
 
     def drafts(self) -> None:
         d11, d6, d19, d20 = self.deals[11], self.deals[6], self.deals[19], self.deals[20]
@@ -852,8 +875,9 @@ def seed(db: Storage, *, seed: int = DEFAULT_SEED) -> dict[str, dict[str, int]]:
 def counts(db: Storage) -> dict[str, dict[str, int]]:
     """Records per module and file (collections and logs; audit trails and single files left out)."""
     found: dict[str, dict[str, int]] = {}
+    mounted = {module_name(m) for m in MODULES}
     for d in db.declared():
-        if d.name == "audit":
+        if d.name == "audit" or d.module not in mounted:  # a store declared outside the app (a test's) is not the demo's
             continue
         if isinstance(d, Collection):
             n = len(db.list(d))

@@ -1,6 +1,6 @@
 # comms: a draft through its transitions and mark_sent (with an override, so any hour works), the
 # do-not-contact list by any phone spelling, National DNCL imports (one streamed over the body
-# limit), the CASL identity, an inbound reply.
+# limit), the CASL identity and consent (an SMS needs one), an inbound reply.
 # Go-live is enabled by runbook.sh; $DEAL comes from deals.sh (a deal is created if it is unset).
 if [ -z "${DEAL:-}" ]; then
   call 201 POST /core/deals '{"seller_name": "Smoke Seller", "seller_phone": "416-555-0150", "address": "1 Smoke Comms Rd", "city": "Hamilton", "province": "ON"}'
@@ -21,10 +21,12 @@ call 422 POST /core/comms/drafts '{"channel": "email", "subject": "no recipient"
 expect 'b["detail"][0]["loc"]' '["body", "to"]'
 call 422 POST /core/comms/drafts '{"channel": "sms", "to": "416-555-0188"}'
 expect 'b["detail"][0]["loc"]' '["body", "province"]'
+call 201 POST /core/consents '{"contact": "416-555-0188", "kind": "express", "obtained_at": "2025-12-01T15:00:00Z", "method": "web form", "proof": "smoke: checkbox wording"}'
+COMMS_CONSENT="$(field 'b["id"]')"
 call 200 POST "/core/comms/drafts/$COMMS_DRAFT/mark_sent" '{"override_reason": "smoke: any hour"}'
 expect '[b["status"], b["sent_at"] is not None]' '["sent", true]'
 call 200 GET "/core/comms/sendlog?deal_id=$DEAL"
-expect '[len(b), b[0]["draft_id"], b[0]["body"].endswith("Reply STOP to opt out.")]' "[1, \"$COMMS_DRAFT\", true]"
+expect '[len(b), b[0]["draft_id"], b[0]["body"].endswith("Reply STOP to opt out."), b[0]["consent_id"]]' "[1, \"$COMMS_DRAFT\", true, \"$COMMS_CONSENT\"]"
 call 409 PATCH "/core/comms/drafts/$COMMS_DRAFT" '{"body": "changed"}'
 expect 'b["detail"]["code"]' sent_immutable
 call 201 POST /core/comms/suppressions '{"value": "(416) 555-0177", "reason": "opt_out", "source": "smoke"}'

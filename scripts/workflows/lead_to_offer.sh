@@ -17,6 +17,9 @@ call 201 POST /core/deals "{\"seller_name\": \"Jane Roy\", \"seller_phone\": \"$
 DEAL="$(field 'b["id"]')"
 SINCE="$(field 'b["created_at"]')"  # this run's KPI events are read from here on
 expect '[b["stage"], b["expected_spread"]]' '["lead", 8500.0]'
+# The seller's web-form inquiry is her CASL consent (implied, six months).
+call 201 POST /core/consents "{\"contact\": \"$PHONE\", \"kind\": \"implied_inquiry\", \"obtained_at\": \"$(utc "$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)")\", \"method\": \"web form\", \"source\": \"we-buy-houses form\"}"
+INQUIRY="$(field 'b["id"]')"
 
 # 1. may we text this seller? Now, or else at the next allowed time T.
 call 200 GET "/core/market/can-contact?province=ON&market=Hamilton&channel=SMS&lead_score=0.8&to=$PHONE"
@@ -99,7 +102,7 @@ if [ "$(field 'b["allowed"]')" = true ]; then
   call 200 GET /core/comms/identity
   UNSUB="$(field 'b["unsubscribe_text"]')"
   call 200 GET "/core/comms/sendlog?deal_id=$DEAL"
-  expect '[len(b), b[0]["draft_id"], b[0]["to"]]' "[1, \"$DRAFT\", \"+1${PHONE//-/}\"]"
+  expect '[len(b), b[0]["draft_id"], b[0]["to"], b[0]["consent_id"]]' "[1, \"$DRAFT\", \"+1${PHONE//-/}\", \"$INQUIRY\"]"
   expect "b[0]['body'].startswith('Hi Jane') and b[0]['body'].endswith('''$UNSUB''')" true
 else
   NEXT="$(field 'b["next_allowed_at"]')"

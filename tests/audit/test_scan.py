@@ -65,6 +65,7 @@ def pro(client, name="Priya Shah"):
 def clean_world(client):
     """One of everything the auditor reads, all within the rules."""
     ok(client.put("/core/comms/identity", json=IDENTITY))
+    ok(client.post("/core/consents", json={"contact": "416-555-0199", "kind": "implied_inquiry", "obtained_at": "2026-01-04T15:00:00Z", "method": "web form"}), 201)
     send_sms(client)  # 10:00 in Toronto: inside the window
     send_sms(client, override_reason="not needed inside the window")  # not recorded: nothing was overridden
     d = deal(client)

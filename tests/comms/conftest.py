@@ -62,3 +62,21 @@ def make_draft(client, **fields):
     r = client.post("/core/comms/drafts", json=body)
     assert r.status_code == 201, r.text
     return r.json()
+
+
+CONSENTED = ("416-555-0199", "604-555-0123", "604-555-0189", "905-555-0123", "a@b.ca", "c@d.ca", "x@y.ca", "jane@example.com", "jane.roy@example.com")
+
+
+def record_consent(client, contact, kind="express", obtained_at="2025-12-01T15:00:00Z", **fields):
+    body = {"contact": contact, "kind": kind, "obtained_at": obtained_at, "method": "web form", **fields}
+    if kind == "express":
+        body.setdefault("proof", "Checkbox: 'Yes, Valhalla Homes may text and email me.'")
+    r = client.post("/core/consents", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.fixture
+def consented(client):
+    """Express CASL consent (no DNCL exemption needed by these numbers) for the tests' usual contacts."""
+    return {contact: record_consent(client, contact) for contact in CONSENTED}

@@ -83,7 +83,7 @@ def test_patch_renormalises_to_and_checks_the_channel_rules(client):
     assert client.get(path).json()["to"] == "+16045550123"
 
 
-def test_a_sent_draft_content_is_frozen_but_it_can_be_archived(client, live, identity):
+def test_a_sent_draft_content_is_frozen_but_it_can_be_archived(client, live, identity, consented):
     d = make_draft(client)
     path = f"/core/comms/drafts/{d['id']}"
     assert client.post(f"{path}/mark_sent", json={}).status_code == 200

@@ -6,7 +6,7 @@ import orjson
 
 from app.core_gov.golive import service as golive_service
 
-from .conftest import dncl_list, import_dncl, make_deal, make_draft
+from .conftest import dncl_list, import_dncl, make_deal, make_draft, record_consent
 
 SATURDAY_1830_TORONTO = "2026-01-10T23:30:00Z"  # 15:30 in Vancouver
 
@@ -26,7 +26,7 @@ def test_go_live_off_is_423_and_the_kill_switch_wins(client, db, data_dir, ident
     assert not (data_dir / "comms" / "sendlog.jsonl").exists()
 
 
-def test_sms_saturday_1830_refused_in_ontario_but_allowed_in_bc_at_the_same_instant(client, clock, live, identity):
+def test_sms_saturday_1830_refused_in_ontario_but_allowed_in_bc_at_the_same_instant(client, clock, live, identity, consented):
     on = make_draft(client, to="416-555-0199", province="ON")
     bc = make_draft(client, to="604-555-0123", province="BC")
     clock.set(SATURDAY_1830_TORONTO)
@@ -46,7 +46,7 @@ def test_sms_saturday_1830_refused_in_ontario_but_allowed_in_bc_at_the_same_inst
     assert [(e["draft_id"], e["to"], e["local_time"]) for e in log] == [(bc["id"], "+16045550123", "2026-01-10T15:30:00-08:00")]
 
 
-def test_override_reason_sends_outside_the_window_and_is_recorded_on_draft_and_log(client, clock, live, identity):
+def test_override_reason_sends_outside_the_window_and_is_recorded_on_draft_and_log(client, clock, live, identity, consented):
     d = make_draft(client)
     clock.set(SATURDAY_1830_TORONTO)
     r = send(client, d["id"], override_reason="seller asked for a text tonight")
@@ -55,15 +55,15 @@ def test_override_reason_sends_outside_the_window_and_is_recorded_on_draft_and_l
     assert entry["override_reason"] == "seller asked for a text tonight" and entry["local_time"] == "2026-01-10T18:30:00-05:00"
 
 
-def test_override_is_not_recorded_when_inside_the_window(client, live, identity):
+def test_override_is_not_recorded_when_inside_the_window(client, live, identity, consented):
     d = make_draft(client)
     r = send(client, d["id"], override_reason="not needed")
     assert r.status_code == 200 and r.json()["override_reason"] is None
 
 
-def test_refusal_order_suppressed_then_dncl_then_identity_then_window(client, clock, live):
-    """A call to a suppressed number after hours, with no DNCL list and no identity: each fix
-    reveals the next refusal in the pinned order."""
+def test_refusal_order_suppressed_then_dncl_then_consent_then_identity_then_window(client, clock, live):
+    """A call to a suppressed number after hours, with no DNCL list, no consent and no identity:
+    each fix reveals the next refusal in the pinned order (SPEC §0)."""
     call = make_draft(client, channel="call", body="")
     sms = make_draft(client, channel="sms", to="604-555-0123", province="ON")
     client.post("/core/comms/suppressions", json={"value": "+1 416 555 0199", "reason": "manual"})
@@ -74,19 +74,24 @@ def test_refusal_order_suppressed_then_dncl_then_identity_then_window(client, cl
     sup = client.get("/core/comms/suppressions").json()[0]
     client.delete(f"/core/comms/suppressions/{sup['id']}", params={"reason": "entered by mistake"})
     assert codes(call) == "dncl_list_stale"
+    assert codes(sms) == "no_consent"
+    record_consent(client, "604-555-0123")
     assert codes(sms) == "sender_identity_missing"
     assert import_dncl(client, dncl_list("416-555-0199", "416-555-0111"), list_date="2026-01-10").status_code == 201
     r = send(client, call["id"])
     assert r.status_code == 409 and r.json()["detail"] | {"message": None} == {
         "code": "suppressed", "list": "dncl", "to": "+14165550199", "area_code": "416", "list_date": "2026-01-10", "message": None,
+        "exemption": "no_consent",
     }
-    assert import_dncl(client, dncl_list("416-555-0111"), list_date="2026-01-10").status_code == 201  # 0199 left the registry
+    inquiry = record_consent(client, "416-555-0199", kind="implied_inquiry", obtained_at="2026-01-09T15:00:00Z", source="we-buy-houses form")
     client.put("/core/comms/identity", json={"sender_name": "V", "mailing_address": "1 A St", "web": "v.example", "unsubscribe_text": "Reply STOP"})
-    assert codes(call) == "outside_contact_window"
+    assert codes(call) == "outside_contact_window"  # listed, but exempt: the inquiry is 1 day old
     assert codes(sms) == "outside_contact_window"
     clock.set("2026-01-12T17:00:00Z")  # Monday 12:00 Toronto, 09:00 in Vancouver (the SMS's 604 number)
     assert send(client, call["id"]).status_code == 200
     assert send(client, sms["id"]).status_code == 200
+    log = client.get("/core/comms/sendlog").json()
+    assert [e["consent_id"] for e in log] == [inquiry["id"], client.get("/core/consents", params={"contact": "604-555-0123"}).json()[0]["id"]]
 
 
 def test_calls_need_a_dncl_list_at_most_31_days_old(client, clock, live):
@@ -103,11 +108,11 @@ def test_calls_need_a_dncl_list_at_most_31_days_old(client, clock, live):
     assert send(client, d["id"]).status_code == 200
 
 
-def test_email_and_dm_windows(client, clock, live, identity):
+def test_email_and_dm_windows(client, clock, live, identity, consented):
     """Email with a province is window-checked (EMAIL); without one, and dm/letter/other, are not."""
     with_province = make_draft(client, channel="email", to="a@b.ca", subject="Hi", province="ON")
     without = make_draft(client, channel="email", to="c@d.ca", subject="Hi", province=None)
-    dm = make_draft(client, channel="dm", to="@jane_roy", province="ON")
+    dm = make_draft(client, channel="dm", to="jane.roy@example.com", province="ON")
     clock.set(SATURDAY_1830_TORONTO)
     r = send(client, with_province["id"])
     assert r.status_code == 409 and r.json()["detail"]["channel"] == "EMAIL"
@@ -115,11 +120,11 @@ def test_email_and_dm_windows(client, clock, live, identity):
     assert send(client, dm["id"]).status_code == 200
 
 
-def test_sent_email_and_sms_carry_identification_and_unsubscribe_in_the_logged_copy(client, live, identity, data_dir):
+def test_sent_email_and_sms_carry_identification_and_unsubscribe_in_the_logged_copy(client, live, identity, data_dir, consented):
     bare = make_draft(client, body="Hi Jane, still selling 12 Elm St?")
     full = make_draft(client, channel="email", to="jane@example.com", subject="12 Elm",
                       body="Hi Jane.\nValhalla Homes Inc., 100 King St W, Toronto ON M5X 1A9\nReply STOP to opt out.", province=None)
-    call = make_draft(client, channel="dm", to="@jane", body="hello")
+    call = make_draft(client, channel="dm", to="jane@example.com", body="hello")
     for d in (bare, full, call):
         assert send(client, d["id"]).status_code == 200
     log = client.get("/core/comms/sendlog").json()
@@ -136,7 +141,7 @@ def test_sent_email_and_sms_carry_identification_and_unsubscribe_in_the_logged_c
     assert [orjson.loads(x)["draft_id"] for x in lines] == [bare["id"], full["id"], call["id"]]
 
 
-def test_sending_twice_is_invalid_transition_and_logs_once(client, live, identity):
+def test_sending_twice_is_invalid_transition_and_logs_once(client, live, identity, consented):
     d = make_draft(client)
     assert send(client, d["id"]).status_code == 200
     r = send(client, d["id"])
@@ -144,7 +149,7 @@ def test_sending_twice_is_invalid_transition_and_logs_once(client, live, identit
     assert client.get("/core/comms/sendlog").headers["x-total-count"] == "1"
 
 
-def test_sendlog_filters_by_channel_deal_and_since(client, clock, live, identity):
+def test_sendlog_filters_by_channel_deal_and_since(client, clock, live, identity, consented):
     deal = make_deal(client)
     a = make_draft(client, deal_id=deal["id"])
     b = make_draft(client, channel="email", to="x@y.ca", province=None)
@@ -161,7 +166,7 @@ def test_mark_sent_unknown_draft_is_404(client, live):
     assert send(client, "dr_nope").status_code == 404
 
 
-def test_a_draft_for_a_deal_uses_the_city_policy_of_the_deal(client, clock, live, identity):
+def test_a_draft_for_a_deal_uses_the_city_policy_of_the_deal(client, clock, live, identity, consented):
     """Kenora (western ON) keeps Central time: Monday 09:30 in Toronto is 08:30 there, before the window."""
     r = client.post("/core/market/policies/upsert", json={"province": "ON", "market": "Kenora", "timezone": "America/Winnipeg"})
     assert r.status_code == 200, r.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .conftest import make_draft
 
 
-def test_a_text_to_a_vancouver_number_typed_ontario_waits_for_0900_vancouver_time(client, clock, live, identity, data_dir):
+def test_a_text_to_a_vancouver_number_typed_ontario_waits_for_0900_vancouver_time(client, clock, live, identity, data_dir, consented):
     clock.set("2026-01-05T16:30:00Z")  # 11:30 in Toronto, 08:30 in Vancouver
     draft = make_draft(client, to="(604) 555-0189", province="ON")
     r = client.post(f"/core/comms/drafts/{draft['id']}/mark_sent", json={})

@@ -151,3 +151,28 @@ def test_active_and_completed_contracts_count_as_signed(client):
     items = checklist(client, deal_id)["items"]
     assert (items[0]["ok"], items[1]["ok"]) == (True, True)
     assert items[0]["detail"].endswith("is active") and items[1]["detail"].endswith("is completed")
+
+
+def test_closing_records_an_implied_transaction_consent_for_the_sellers_phone_and_email(client, db):
+    set_golive(db, enabled=True)
+    deal_id, a_id = assigned_deal(client)
+    client.patch(f"/core/deals/{deal_id}", json={"seller_phone": "(416) 555-0199", "seller_email": "Jane.Roy@Example.com"})
+    complete(client, deal_id)
+    assert client.get("/core/consents").json() == []
+    assert client.post(f"/core/deals/{deal_id}/finalize").status_code == 200
+    got = {c["contact"]: c for c in client.get("/core/consents").json()}
+    assert sorted(got) == ["+14165550199", "jane.roy@example.com"]
+    phone = got["+14165550199"]
+    assert (phone["kind"], phone["source"], phone["obtained_at"], phone["state"]) == ("implied_transaction", deal_id, "2026-01-05T15:00:00Z", "valid")
+    assert (phone["casl_expires_at"], phone["dncl_exemption_expires_at"]) == ("2028-01-06T05:00:00Z", "2027-07-06T04:00:00Z")
+    assert a_id in phone["proof"]
+
+
+def test_a_failed_close_records_no_consent(client, db, monkeypatch):
+    set_golive(db, enabled=True)
+    deal_id, _ = assigned_deal(client)
+    client.patch(f"/core/deals/{deal_id}", json={"seller_phone": "(416) 555-0199"})
+    complete(client, deal_id)
+    monkeypatch.setattr(dispo_service, "mark_assignment_closed", lambda db_, a: (_ for _ in ()).throw(Conflict("disk_gremlin", "simulated")))
+    assert client.post(f"/core/deals/{deal_id}/finalize").status_code == 409
+    assert client.get("/core/consents").json() == []

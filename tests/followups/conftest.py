@@ -1,1 +1,1 @@
-from tests.comms.conftest import dncl, identity, live  # noqa: F401  (shared outreach fixtures)
+from tests.comms.conftest import consented, dncl, identity, live  # noqa: F401  (shared outreach fixtures)

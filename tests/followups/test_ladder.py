@@ -57,18 +57,18 @@ def test_a_ladder_started_on_a_weekend_keeps_its_spacing_instead_of_stacking_at_
     ]
 
 
-def test_the_ladder_waits_for_the_window_where_the_sellers_number_rings(client, live):
+def test_the_ladder_waits_for_the_window_where_the_sellers_number_rings(client, live, consented, dncl):
     deal = make_deal(client, phone="604-555-0189")
     lad = ladder(client, deal["id"], start_at="2026-01-05T16:30:00Z")  # Monday 11:30 Toronto, 08:30 Vancouver
     assert [t["due_at"] for t in lad["tasks"][:2]] == ["2026-01-05T17:00:00Z", "2026-01-05T17:30:00Z"]
     first = lad["tasks"][0]["id"]
     due = client.get("/core/followups/due", params={"as_of": "2026-01-06T14:30:00Z"}).json()  # Tue 09:30 Toronto, 06:30 Vancouver
-    assert (due["tasks"], due["held_back"][0]) == ([], {"task_id": first, "reason": "outside_contact_window"})
+    assert (due["tasks"], due["held_back"][0]) == ([], {"task_id": first, "reason": "outside_contact_window", "detail": None})
     due = client.get("/core/followups/due", params={"as_of": "2026-01-06T17:00:00Z"}).json()
     assert [t["id"] for t in due["tasks"]][:1] == [first]
 
 
-def test_the_due_batch_through_that_weekend(client, clock, live):
+def test_the_due_batch_through_that_weekend(client, clock, live, consented, dncl):
     deal = make_deal(client)
     lad = ladder(client, deal["id"])
     ids = [t["id"] for t in lad["tasks"]]
@@ -76,7 +76,7 @@ def test_the_due_batch_through_that_weekend(client, clock, live):
     assert due["halted"] is None and [t["id"] for t in due["tasks"]] == ids[:1] and due["held_back"] == []
     # Saturday 18:30 in Toronto: steps 1-3 are due but the window closed at 18:00.
     due = client.get("/core/followups/due", params={"as_of": "2026-01-10T23:30:00Z"}).json()
-    assert due["tasks"] == [] and due["held_back"] == [{"task_id": i, "reason": "outside_contact_window"} for i in ids[:3]]
+    assert due["tasks"] == [] and due["held_back"] == [{"task_id": i, "reason": "outside_contact_window", "detail": None} for i in ids[:3]]
     due = client.get("/core/followups/due", params={"as_of": "2026-01-12T14:00:00Z", "limit": 2}).json()
     assert [t["id"] for t in due["tasks"]] == ids[:2]  # oldest first, limited
     assert client.get("/core/followups/due", params={"as_of": "2026-01-12T14:00:00Z", "owner": "kim"}).json()["tasks"] == []
@@ -92,7 +92,7 @@ def test_due_is_halted_while_go_live_is_off_or_the_kill_switch_is_engaged(client
     assert client.get("/core/followups/due").json()["halted"] == "kill_switch_engaged"
 
 
-def test_due_holds_back_suppressed_contacts_by_any_spelling(client, live):
+def test_due_holds_back_suppressed_contacts_by_any_spelling(client, live, consented, dncl):
     deal = make_deal(client, phone="+1 416 555 0199")
     other = make_deal(client, phone="905-555-0123", address="9 Oak Ave")
     a = ladder(client, deal["id"], start_at="2026-01-05T15:00:00Z")
@@ -100,7 +100,7 @@ def test_due_holds_back_suppressed_contacts_by_any_spelling(client, live):
     client.post("/core/comms/suppressions", json={"value": "(416) 555-0199", "reason": "manual"})
     due = client.get("/core/followups/due").json()
     assert [t["id"] for t in due["tasks"]] == [b["tasks"][0]["id"]]
-    assert due["held_back"] == [{"task_id": a["tasks"][0]["id"], "reason": "suppressed"}]
+    assert due["held_back"] == [{"task_id": a["tasks"][0]["id"], "reason": "suppressed", "detail": None}]
 
 
 def test_outcomes_cancel_the_rest_of_the_ladder_only_when_they_end_it(client, clock):
@@ -221,3 +221,25 @@ def test_unknown_outcome_is_422_and_unknown_task_404(client):
     assert complete(client, "fu_nope", "done").status_code == 404
     assert client.get("/core/followups/tasks/fu_nope").status_code == 404
     assert client.get("/core/followups/tasks", params={"status": "closed"}).status_code == 422
+
+
+def test_due_holds_back_what_mark_sent_would_refuse_for_consent_with_the_reason(client, clock, live, dncl):
+    """The same decision as mark_sent: an SMS step without a CASL consent, a call step to a
+    DNCL-listed number whose inquiry lapsed, each with mark_sent's refusal."""
+    from tests.comms.conftest import dncl_list, import_dncl, record_consent
+
+    clock.set("2025-07-04T15:00:00Z")
+    record_consent(client, "416-555-0199", kind="implied_inquiry", obtained_at="2025-07-04T14:00:00Z")  # through 2026-01-04
+    deal = make_deal(client)
+    lad = ladder(client, deal["id"], start_at="2026-01-05T15:00:00Z")  # Monday 10:00 Toronto
+    clock.set("2026-01-05T15:00:00Z")
+    assert import_dncl(client, dncl_list("416-555-0199")).status_code == 201
+    due = client.get("/core/followups/due", params={"as_of": "2026-01-05T15:31:00Z"}).json()
+    assert due["tasks"] == []
+    sms, call = due["held_back"]
+    assert (sms["task_id"], sms["reason"], sms["detail"]["code"]) == (lad["tasks"][0]["id"], "consent_expired", "consent_expired")
+    assert (sms["detail"]["valid_through"], sms["detail"]["expired_at"]) == ("2026-01-04", "2026-01-05T05:00:00Z")
+    assert (call["task_id"], call["reason"], call["detail"]["list"], call["detail"]["exemption"]) == (lad["tasks"][1]["id"], "suppressed", "dncl", "consent_expired")
+    record_consent(client, "416-555-0199", kind="implied_inquiry", obtained_at="2026-01-05T14:00:00Z")
+    due = client.get("/core/followups/due", params={"as_of": "2026-01-05T15:31:00Z"}).json()
+    assert [t["id"] for t in due["tasks"]] == [t["id"] for t in lad["tasks"][:2]] and due["held_back"] == []

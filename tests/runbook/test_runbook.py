@@ -55,6 +55,7 @@ def test_a_fresh_install_has_the_four_blockers_and_three_warnings(client):
         ("backup_recent", "warning", False),
         ("snapshot_clean", "warning", False),
         ("dncl_fresh", "warning", False),
+        ("consents", "warning", True),
     ]
     detail = {i["key"]: i["detail"] for i in body["items"]}
     assert "POST /core/risk/policies/upsert" in detail["global_risk_policy"] and "never snapshotted" in detail["snapshot_clean"]
@@ -180,4 +181,25 @@ def test_markdown_lists_every_item_as_a_checklist(client):
     lines = r.text.splitlines()
     assert lines[0] == "# Go-live runbook" and "**not ready**: 4 blocker(s) failing" in lines[2]
     assert "- [x] **kill_switch_clear** (blocker): the kill switch is clear" in lines
-    assert sum(line.startswith("- [") for line in lines) == 13
+    assert sum(line.startswith("- [") for line in lines) == 14
+
+
+def test_consents_lapsing_within_30_days_and_drafts_refused_for_consent_are_shown(client, clock):
+    from tests.comms.conftest import dncl_list, import_dncl, make_draft, record_consent
+
+    clock.set("2025-07-20T15:00:00Z")
+    soon = record_consent(client, "416-555-0199", kind="implied_inquiry", obtained_at="2025-07-20T14:00:00Z")  # through 2026-01-20
+    record_consent(client, "905-555-0123", kind="implied_inquiry", obtained_at="2025-07-01T14:00:00Z")  # lapsed 2026-01-02
+    record_consent(client, "jane@example.com", kind="express", obtained_at="2025-07-01T14:00:00Z", proof="signed form")
+    clock.set("2026-01-05T15:00:00Z")
+    assert import_dncl(client, dncl_list("905-555-0123")).status_code == 201
+    sms = make_draft(client, to="905-555-0123")
+    call = make_draft(client, channel="call", to="905-555-0123")
+    make_draft(client, channel="email", to="jane@example.com", subject="hi", province=None)
+    make_draft(client)  # 416-555-0199: consented
+    watch = client.get("/core/runbook/consents").json()
+    assert [c["id"] for c in watch["expiring"]] == [soon["id"]] and watch["expiring_before"] == "2026-02-04T15:00:00Z"
+    assert [(d["draft_id"], d["code"]) for d in watch["refused_drafts"]] == [(sms["id"], "consent_expired"), (call["id"], "suppressed")]
+    item = items(client)["consents"]
+    assert (item["ok"], item["severity"]) == (False, "warning")
+    assert item["detail"].startswith("1 consent(s) lapse within 30 days, 2 open draft(s) would be refused for consent")

@@ -176,6 +176,8 @@ def test_every_panel_shows_what_the_json_endpoints_say(seeded, open_page, tmp_pa
     assert (text("supp-week"), text("supp-total")) == (str(added), suppressions.headers["X-Total-Count"])
     newest = max(i["list_date"] for i in get("/core/comms/suppressions/imports"))
     assert (text("dncl-date"), text("dncl-age")) == (newest, f"{(date.today() - date.fromisoformat(newest)).days} d")
+    watch = get("/core/runbook/consents")
+    assert (text("consent-expiring"), text("consent-refused")) == (str(len(watch["expiring"])), str(len(watch["refused_drafts"])))
 
     # Markets
     nodes = sorted(get("/core/buyers/liquidity/nodes"), key=lambda n: (-n["score"], n["province"], n["market"]))

@@ -60,7 +60,7 @@ def test_every_endpoint_the_page_reads_is_a_mounted_get_route():
         "/core/golive/state", "/core/runbook/status", "/core/regression/state", "/core/risk/snapshot", "/core/deals/summary",
         "/core/deals", "/core/dispo/assignments", "/core/deals/{param}/finalization", "/core/followups/due", "/core/followups/sla",
         "/core/followups/tasks", "/core/comms/suppressions", "/core/comms/suppressions/imports", "/core/buyers/liquidity/nodes",
-        "/core/kpi/summary", "/core/deals/offers/evidence",
+        "/core/kpi/summary", "/core/deals/offers/evidence", "/core/runbook/consents",
     }
     assert _read_paths() <= routes
 

@@ -17,6 +17,8 @@ def test_a_lead_becomes_an_issued_offer_and_a_sent_text(client):
     go_live(client)
     lead = deal(client)
     assert (lead["stage"], lead["seller_phone"], lead["expected_spread"]) == ("lead", "+12895550142", 8500.0)
+    # the lead came from the web form: her inquiry is her CASL consent (and DNCL exemption) for six months
+    inquiry = ok(client.post("/core/consents", json={"contact": "(289) 555-0142", "kind": "implied_inquiry", "obtained_at": "2026-01-04T18:00:00Z", "method": "web form", "source": "we-buy-houses form"}), 201)
 
     # 1. may we text this seller now? (Monday 10:00 in Hamilton)
     check = ok(client.get("/core/market/can-contact", params={"province": "ON", "market": "Hamilton", "channel": "SMS", "lead_score": 0.8}))
@@ -87,6 +89,7 @@ def test_a_lead_becomes_an_issued_offer_and_a_sent_text(client):
     assert (sent["status"], sent["sent_at"], sent["override_reason"]) == ("sent", "2026-01-05T15:00:00Z", None)
     log = ok(client.get("/core/comms/sendlog", params={"deal_id": lead["id"]}))
     assert len(log) == 1 and log[0]["draft_id"] == draft["id"] and log[0]["local_time"] == "2026-01-05T10:00:00-05:00"
+    assert log[0]["consent_id"] == inquiry["id"]
     assert log[0]["body"] == body + "\nValhalla Homes Inc., 100 King St W, Toronto ON M5X 1C9, +14165550100\nReply STOP to opt out."
     assert (log[0]["identification_appended"], log[0]["unsubscribe_appended"]) == (True, True)
     stages = [(a["from_stage"], a["to_stage"]) for a in ok(client.get(f"/core/deals/{lead['id']}/activities")) if a["kind"] == "stage"]

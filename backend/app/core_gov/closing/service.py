@@ -2,12 +2,16 @@
 (signed, active or completed) purchase contract and assignment contract, a title document
 linked to the deal and acknowledged, and an active assignment whose fee is above 0; can_close
 also needs the deal at `assigned`. finalize is an execution action (the go-live guard, 423) and
-the only way a deal or an assignment closes: one transaction on ("deals", "dispo") closes both."""
+the only way a deal or an assignment closes: one transaction on ("consent", "deals", "dispo")
+closes both and records an `implied_transaction` consent for the seller's phone and email
+(source: the deal id)."""
 
 from __future__ import annotations
 
 from typing import Sequence
 
+from ..consent import service as consent_service
+from ..consent.schemas import ConsentCreate, ConsentKind
 from ..contracts import service as contracts_service
 from ..deals import service as deals_service
 from ..deals.schemas import Deal, Stage
@@ -70,7 +74,7 @@ def _blockers(deal: Deal, items: Sequence[FinalizationItem]) -> list[dict[str, s
 
 def finalize(db: Storage, deal_id: str) -> Deal:
     golive_service.require_execution_allowed(db)
-    with db.transaction("deals", "dispo"):
+    with db.transaction("consent", "deals", "dispo"):
         deal = deals_service.get_deal(db, deal_id)
         if deal.stage in deals_service.FINAL:
             raise Conflict("invalid_transition", f"the deal is already {deal.stage.value}", current=deal.stage.value, requested=Stage.closed.value, allowed=[])
@@ -79,4 +83,11 @@ def finalize(db: Storage, deal_id: str) -> Deal:
             raise Conflict("finalization_blocked", f"the deal cannot close yet: {'; '.join(b['detail'] for b in blockers)}", current=deal.stage.value, blockers=blockers)
         assignment = dispo_service.active_assignment(db, deal_id)
         dispo_service.mark_assignment_closed(db, assignment.id)
-        return deals_service.close(db, deal_id, reason=f"finalized with assignment {assignment.id}")
+        closed = deals_service.close(db, deal_id, reason=f"finalized with assignment {assignment.id}")
+        for contact in (closed.seller_phone, closed.seller_email):
+            if contact:
+                consent_service.record_consent(db, ConsentCreate(
+                    contact=contact, kind=ConsentKind.implied_transaction, obtained_at=closed.closed_at or db.now(),
+                    method="deal closed", source=closed.id, proof=f"deal {closed.id} closed with assignment {assignment.id}",
+                ))
+        return closed

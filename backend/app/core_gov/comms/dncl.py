@@ -66,25 +66,6 @@ def dncl_status(db: Storage, value: str) -> DnclStatus | None:
     return DnclStatus(area_code=area, list_date=copy.list_date, listed=_holds(numbers, int(value[2:])), stale=stale)
 
 
-def require_dncl_clear(db: Storage, to: str) -> None:
-    """Calls: the area code's copy must exist and be at most 31 days old, and not hold the number."""
-    status = dncl_status(db, to)
-    if status is None:
-        return
-    area, listed_on = status.area_code, status.list_date.isoformat() if status.list_date else None
-    if status.stale:
-        why = f"is from {listed_on}, more than 31 days ago" if listed_on else "was never imported"
-        raise Conflict(
-            "dncl_list_stale", f"the National DNCL copy for area code {area} {why}: import a fresh {area} list before calling",
-            area_code=area, list_date=listed_on,
-        )
-    if status.listed:
-        raise Conflict(
-            "suppressed", f"{to} is on the National DNCL (the {area} copy of {listed_on})",
-            to=to, list="dncl", area_code=area, list_date=listed_on,
-        )
-
-
 def list_dncl_imports(db: Storage) -> list[DnclImport]:
     return list(db.entries(store.dncl_imports))
 

@@ -1,10 +1,11 @@
 """Drafts and the send log. A draft's `to` is normalised (E.164 for sms/call, lower-case email);
 sms and call drafts need the contact's province. Status moves draft <-> ready, any -> archived by
 PATCH; `sent` only through mark_sent, after which the content is immutable. mark_sent is an
-execution action, checked in this order: go-live guard (423), suppressed (internal list), for
-calls dncl_list_stale then suppressed (on the area code's DNCL copy), sender identity missing
-(email/SMS), then the province's contact window (overridable with a reason). The draft update
-and the send-log line (the body as sent, CASL lines appended) are one commit."""
+execution action, checked in this order: go-live guard (423), then the send permission
+(permission.py: internal list, for calls the DNCL copy and exemption, for email/SMS/DM the CASL
+consent), sender identity missing (email/SMS), then the province's contact window (overridable
+with a reason). The draft update and the send-log line (the body as sent, CASL lines appended,
+the consent that allowed it) are one commit."""
 
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ from ..golive import service as golive_service
 from ..market import service as market_service
 from ..storage import Storage, matches
 from . import store
-from .dncl import require_dncl_clear
 from .identity import sender_identity
+from .permission import send_refusal
 from .schemas import (
     DRAFT_STARTS, PHONE_CHANNELS, WINDOW_CHANNEL, Channel, Draft, DraftCreate, DraftStatus, DraftUpdate, MarkSent, SenderIdentity,
     SendLogEntry,
 )
-from .suppressions import find_suppression, utc_text
+from .suppressions import utc_text
 
 # Draft status moves through PATCH; `sent` only through mark_sent.
 TRANSITIONS = {
@@ -125,7 +126,8 @@ def _window_market(db: Storage, draft: Draft) -> str:
 def mark_sent(db: Storage, draft_id: str, data: MarkSent) -> Draft:
     """Execution action. Refusals in order: 423 go-live/kill switch; 409 invalid_transition (not
     draft/ready); suppressed (internal list, no override); for calls dncl_list_stale then
-    suppressed (list dncl); sender_identity_missing (email/SMS); outside_contact_window (or the
+    suppressed (list dncl) unless a valid DNCL exemption; no_consent / consent_expired
+    (email/SMS/DM); sender_identity_missing (email/SMS); outside_contact_window (or the
     policy's other refusal) unless override_reason.
     The draft update and the send-log line are one commit."""
     golive_service.require_execution_allowed(db)
@@ -141,14 +143,9 @@ def mark_sent(db: Storage, draft_id: str, data: MarkSent) -> Draft:
             raise Conflict("draft_changed", f"draft {d.id} changed while being sent; retry", current_version=d.version)
         if d.status not in (DraftStatus.draft, DraftStatus.ready):
             raise Conflict("invalid_transition", f"a {d.status.value} draft cannot be sent", current=d.status.value)
-        hit = find_suppression(db, d.to) if d.to else None
-        if hit is not None:
-            raise Conflict(
-                "suppressed", f"{hit.value} is on the do-not-contact list ({hit.reason.value})",
-                to=hit.value, list="internal", suppression_id=hit.id,
-            )
-        if d.channel is Channel.call and d.to:
-            require_dncl_clear(db, d.to)
+        refused, consent_id = send_refusal(db, d.channel, d.to, tx.now)
+        if refused is not None:
+            raise refused
         ident = sender_identity(db) if d.channel in (Channel.email, Channel.sms) else None
         if d.channel in (Channel.email, Channel.sms) and ident is None:
             raise Conflict("sender_identity_missing", "email and SMS must carry the CASL sender identification: PUT /core/comms/identity first")
@@ -168,6 +165,7 @@ def mark_sent(db: Storage, draft_id: str, data: MarkSent) -> Draft:
             "draft_id": d.id, "channel": d.channel, "to": d.to, "subject": d.subject, "body": body, "deal_id": d.deal_id,
             "province": d.province, "provider": d.provider, "local_time": window.local_time.isoformat() if window else None,
             "identification_appended": id_added, "unsubscribe_appended": unsub_added, "override_reason": override,
+            "consent_id": consent_id,
         }, audit="action")
     return sent
 

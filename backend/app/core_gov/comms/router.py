@@ -55,11 +55,15 @@ def update_draft(db: StorageDep, response: Response, draft_id: str, body: DraftU
 @router.post("/drafts/{draft_id}/mark_sent", summary="Mark a draft sent (execution action)", responses=responses(404, 409, 423))
 def mark_sent(db: StorageDep, draft_id: str, body: MarkSent | None = None) -> Draft:
     """Refused in this order: 423 go-live off / kill switch; 409 invalid_transition (not draft or
-    ready); 409 suppressed (internal list, no override); for calls 409 dncl_list_stale (the called
-    area code's DNCL copy missing or over 31 days old) then 409 suppressed with `list: "dncl"`;
-    409 sender_identity_missing (email/SMS); 409 outside_contact_window in
+    ready); 409 suppressed (internal list, no override; `list: "internal"`); for calls 409
+    dncl_list_stale (the called area code's DNCL copy missing or over 31 days old) then 409
+    suppressed with `list: "dncl"` unless a valid DNCL exemption (`exemption` says why not:
+    no_consent or consent_expired, with `expired_at` and `valid_through`); for email/SMS/DM 409
+    no_consent or consent_expired (`contact`, `channel`, `expired_at`, `valid_through`: the last
+    day the consent held); 409 sender_identity_missing (email/SMS); 409 outside_contact_window in
     the draft's province unless `override_reason` (recorded). Appends the send-log line (with the
-    CASL identification and unsubscribe line added when the body lacks them) in the same commit."""
+    CASL identification and unsubscribe line added when the body lacks them, and `consent_id`,
+    the consent that allowed it) in the same commit."""
     return service.mark_sent(db, draft_id, body or MarkSent())
 
 
@@ -94,8 +98,11 @@ async def list_suppressions(
     return paginate(response, service.list_suppressions(db, reason=reason, source=source), page)
 
 
-@router.get("/suppressions/check", summary="Is this phone or email on the internal list or the National DNCL?", responses=responses())
+@router.get("/suppressions/check", summary="Is this phone or email on the internal list or the National DNCL, and which consent would allow it?", responses=responses())
 async def check_suppression(db: StorageDep, to: Annotated[str, Query(min_length=1, max_length=320)]) -> SuppressionCheck:
+    """`list`: the list that holds it (internal first); `casl_consent`: the consent that allows an
+    email, SMS or DM now (or why none does); `dncl_exemption` (phones): the consent that exempts a
+    call from the DNCL now."""
     return service.check(db, to=to)
 
 

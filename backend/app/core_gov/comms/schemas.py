@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
+from ..consent.schemas import ConsentDecision
 from ..csvimport import InvalidRow
 from ..fields import Contact, Email, Name, Phone, Province, Tags, Text, starts_in
 from ..storage import BadText, Entry, Input, Record, UtcDatetime
@@ -129,6 +130,7 @@ class SendLogEntry(Entry):
     identification_appended: bool = False
     unsubscribe_appended: bool = False
     override_reason: str | None = None
+    consent_id: str | None = Field(None, description="The consent that allowed it: the CASL consent (email/SMS/DM) or the DNCL exemption (a call to a listed number)")
 
 
 # ---------------------------------------------------------------------------- suppressions
@@ -271,6 +273,8 @@ class SuppressionCheck(BaseModel):
     list: Literal["internal", "dncl"] | None = Field(description="Which list holds it (the internal list first)")
     suppression: Suppression | None = Field(None, description="The internal entry")
     dncl: DnclStatus | None = Field(None, description="For a Canadian phone number: its area code's DNCL copy")
+    casl_consent: ConsentDecision = Field(description="Whether a valid CASL consent allows an email, SMS or DM now, and which")
+    dncl_exemption: ConsentDecision | None = Field(None, description="For a phone number: whether a valid DNCL exemption allows a call now, and which")
 
 
 # ---------------------------------------------------------------------------- sender identity (CASL)

@@ -13,6 +13,7 @@ from . import store
 from .dncl import DnclReader, dncl_copies, dncl_status, import_dncl, list_dncl_imports
 from .drafts import create_draft, get_draft, list_drafts, list_sendlog, mark_sent, update_draft
 from .identity import delete_identity, get_identity, sender_identity, set_identity
+from .permission import send_refusal
 from .schemas import InboundMessage
 from .suppressions import (
     add_suppression, check, contact_value, create_suppression, delete_suppression, find_suppression, get_suppression,
@@ -23,7 +24,7 @@ __all__ = [
     "DnclReader", "add_suppression", "check", "create_draft", "create_suppression", "delete_identity", "delete_suppression",
     "dncl_copies", "dncl_status", "find_suppression", "get_draft", "get_identity", "get_suppression", "import_dncl",
     "is_suppressed", "list_dncl_imports", "list_drafts", "list_inbound", "list_sendlog", "list_suppressions", "log_inbound",
-    "mark_sent", "sender_identity", "set_identity", "suppress", "suppressed_values", "update_draft",
+    "mark_sent", "send_refusal", "sender_identity", "set_identity", "suppress", "suppressed_values", "update_draft",
 ]
 
 

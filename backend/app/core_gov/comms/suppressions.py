@@ -1,13 +1,16 @@
 """The internal do-not-contact list. Contacts are normalised (phone E.164, email lower-case) before
 every comparison; a value is listed once (an opt-out upgrades a manual entry to opt_out). An
 opt-out is kept 3 years and 14 days (retention: deleting it earlier is 409 retention_period).
-A check names the list that holds a contact: the internal one first, else its DNCL copy."""
+An opt-out (any source) withdraws every consent of the contact in its commit. A check names the
+list that holds a contact (the internal one first, else its DNCL copy) and the consents that
+would allow it."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import KeysView, Sequence
 
+from ..consent import service as consent_service
 from ..errors import Conflict, InvalidField
 from ..fields import normalize_contact
 from ..storage import Storage, matches
@@ -67,10 +70,13 @@ def _opt_out_until(s: Suppression) -> datetime:
 
 def add_suppression(db: Storage, *, value: str, reason: str, source: str) -> tuple[Suppression, bool]:
     """(suppression, created). An existing value is answered as is, except that an opt-out
-    upgrades a manual entry to opt_out (it then falls under the retention period)."""
+    upgrades a manual entry to opt_out (it then falls under the retention period). An opt-out
+    withdraws every consent of the contact in the same commit."""
     value = contact_value(value, ("body", "value"))
     reason = SuppressionReason(reason)
-    with db.transaction("comms") as tx:
+    with db.transaction("comms", "consent") as tx:
+        if reason is SuppressionReason.opt_out:
+            consent_service.withdraw_all(db, contact=value, source=f"opt_out:{source}")
         existing = _by_value(db).get(value)
         if existing is not None:
             if reason is SuppressionReason.opt_out and existing.reason is not SuppressionReason.opt_out:
@@ -97,12 +103,18 @@ def get_suppression(db: Storage, suppression_id: str) -> Suppression:
 
 
 def check(db: Storage, *, to: str) -> SuppressionCheck:
-    """Which list holds the contact: the internal one first, else its area code's DNCL copy."""
+    """Which list holds the contact (the internal one first, else its area code's DNCL copy) and
+    which consent would allow a message (CASL) or a call to a listed number (DNCL exemption) now."""
     value = contact_value(to, ("query", "to"))
     found = _by_value(db).get(value)
     dncl = dncl_status(db, value)
     on = "internal" if found is not None else "dncl" if dncl is not None and dncl.listed else None
-    return SuppressionCheck(to=to, value=value, suppressed=on is not None, list=on, suppression=found, dncl=dncl)
+    now = db.now()
+    return SuppressionCheck(
+        to=to, value=value, suppressed=on is not None, list=on, suppression=found, dncl=dncl,
+        casl_consent=consent_service.consent_for_send(db, channel="email" if "@" in value else "sms", contact=value, at=now),
+        dncl_exemption=None if "@" in value else consent_service.dncl_exemption(db, value, now),
+    )
 
 
 def delete_suppression(db: Storage, suppression_id: str, *, reason: str) -> Suppression:

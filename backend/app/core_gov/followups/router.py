@@ -32,9 +32,11 @@ async def due(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DueBatch:
     """While go-live is off or the kill switch is engaged: no tasks, `halted` says why. Otherwise
-    open tasks with due_at <= as_of (default now), oldest first; suppressed contacts and contacts
-    outside the contact window at as_of (the province's or where the number rings) are listed in
-    `held_back` with the reason."""
+    open tasks with due_at <= as_of (default now), oldest first. What mark_sent would refuse is
+    listed in `held_back` with the reason and, for the send permission's refusals, mark_sent's
+    `detail`: suppressed contacts; a call's stale DNCL copy or a DNCL-listed number without a valid
+    exemption; an SMS without a valid CASL consent (no_consent, consent_expired); contacts outside
+    the contact window at as_of (the province's or where the number rings)."""
     return service.due(db, as_of=as_of, owner=owner, limit=limit)
 
 

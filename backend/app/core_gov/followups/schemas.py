@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from enum import Enum
 
 from pydantic import BaseModel, Field
@@ -99,7 +100,8 @@ class Completion(BaseModel):
 
 class HeldBack(BaseModel):
     task_id: str
-    reason: str
+    reason: str = Field(description="suppressed, dncl_list_stale, no_consent, consent_expired, or the contact window's reason")
+    detail: dict[str, Any] | None = Field(None, description="The refusal mark_sent would answer (its message, the consent's dates)")
 
 
 class DueBatch(BaseModel):

@@ -5,8 +5,9 @@ and no earlier than the previous step's due time plus the gap between their offs
 moved into a window keep their spacing instead of stacking. Outcomes responded/opted_out/dead end the ladder; opted_out is the
 replies process's opt-out rule (replies.service.complete_task suppresses the contact and cancels its open tasks).
 A completed task's KPI event is recorded after its commit. The `due` batch is the dispatch: empty while go-live is off or
-the kill switch is engaged; it skips suppressed contacts and contacts outside the window at
-as_of. Recording an outcome is never blocked by go-live."""
+the kill switch is engaged; it skips what mark_sent would refuse (suppressed contacts, the DNCL
+copy and exemption, the CASL consent: comms' send permission, with its reason) and contacts
+outside the window at as_of. Recording an outcome is never blocked by go-live."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from operator import attrgetter
 from typing import Iterable, Sequence
 
 from ..comms import service as comms_service
+from ..comms.schemas import Channel
 from ..deals import service as deals_service
 from ..errors import Conflict, InvalidField
 from ..fields import normalize_contact, normalize_email, normalize_phone
@@ -197,8 +199,10 @@ def _open_by_due(db: Storage) -> list[Task]:
 
 
 def due(db: Storage, *, as_of: datetime | None = None, owner: str | None = None, limit: int = 100) -> DueBatch:
-    """Open tasks due at as_of, oldest first; suppressed contacts and contacts outside the
-    window at as_of are held back with the reason. Nothing while execution is halted."""
+    """Open tasks due at as_of, oldest first; held back with the reason (and mark_sent's refusal
+    detail): suppressed contacts, the send permission's refusals at as_of (a stale DNCL copy, a
+    DNCL-listed number without a valid exemption, an SMS without a valid CASL consent), and
+    contacts outside the window at as_of. Nothing while execution is halted."""
     as_of = as_of or db.now()
     halted = golive_service.halt_reason(db)
     if halted is not None:
@@ -209,6 +213,7 @@ def due(db: Storage, *, as_of: datetime | None = None, owner: str | None = None,
         candidates = [t for t in candidates if t.owner == owner]
     suppressed = comms_service.suppressed_values(db)
     checks: dict[tuple[str, str, str, str | None], object] = {}
+    refusals: dict[tuple[str, str], Conflict | None] = {}
     ready: list[Task] = []
     held: list[HeldBack] = []
     for t in candidates:
@@ -216,6 +221,13 @@ def due(db: Storage, *, as_of: datetime | None = None, owner: str | None = None,
             break
         if t.contact in suppressed or (t.email is not None and t.email in suppressed):
             held.append(HeldBack(task_id=t.id, reason="suppressed"))
+            continue
+        who = (t.channel.value, t.contact)
+        if who not in refusals:
+            refusals[who] = comms_service.send_refusal(db, Channel(t.channel.value.lower()), t.contact, as_of)[0]
+        refused = refusals[who]
+        if refused is not None:
+            held.append(HeldBack(task_id=t.id, reason=refused.code, detail=refused.detail))
             continue
         key = (t.province, t.market, t.channel.value, market_service.area_code(t.contact))
         if key not in checks:

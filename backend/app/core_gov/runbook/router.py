@@ -6,7 +6,7 @@ from fastapi.responses import PlainTextResponse
 from ..golive.schemas import GoLiveState, OptionalReason
 from ..http import StorageDep, responses
 from . import service
-from .schemas import RunbookStatus
+from .schemas import ConsentWatch, RunbookStatus
 
 router = APIRouter()  # enabling go-live is the runbook's, at go-live's paths (and tag)
 
@@ -25,6 +25,14 @@ def runbook_status(db: StorageDep) -> RunbookStatus:
 @router.get("/runbook/markdown", tags=["runbook"], summary="The checklist as a Markdown document", response_class=MarkdownResponse, responses=responses())
 def runbook_markdown(db: StorageDep) -> MarkdownResponse:
     return MarkdownResponse(service.markdown(db))
+
+
+@router.get("/runbook/consents", tags=["runbook"], summary="Consents lapsing within 30 days and drafts that would be refused for consent", responses=responses())
+def runbook_consents(db: StorageDep) -> ConsentWatch:
+    """`expiring`: valid consents whose CASL consent or DNCL exemption lapses within 30 days;
+    `refused_drafts`: open drafts mark_sent would refuse now with no_consent, consent_expired or
+    suppressed (list dncl, no valid exemption)."""
+    return service.consent_watch(db)
 
 
 @router.get("/golive/checklist", tags=["golive"], summary="The runbook's checklist (same as GET /core/runbook/status)", responses=responses())

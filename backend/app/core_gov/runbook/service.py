@@ -3,7 +3,8 @@ from a hand-kept flag. Blockers (go-live cannot be enabled while one fails): kil
 GLOBAL risk policy enabled with max_daily_loss > 0, Heimdall and regression policies present,
 no throttled domain, market windows for all 13 provinces, offer policies for every enabled
 province, sender identity set, data files valid, data dir writable. Warnings: no backup within
-7 days, unsnapshotted changes in the data dir, a DNCL copy (any area code) older than 25 days.
+7 days, unsnapshotted changes in the data dir, a DNCL copy (any area code) older than 25 days,
+consents lapsing within 30 days or open drafts mark_sent would refuse for consent.
 Enabling go-live is the runbook's: it runs the checklist and turns go-live on only when every
 blocker is ok (else 412 runbook_blockers listing them, saying what is true of go-live now)."""
 
@@ -16,6 +17,9 @@ from pathlib import Path
 from typing import Callable
 
 from ..comms import service as comms_service
+from ..comms.schemas import Channel
+from ..consent import service as consent_service
+from ..consent.schemas import ConsentState
 from ..errors import PreconditionFailed, StoreCorrupt
 from ..fields import CA_PROVINCES
 from ..golive import service as golive_service
@@ -28,10 +32,12 @@ from ..risk import service as risk_service
 from ..storage import Storage
 from ..storage.archive import ARCHIVE_GLOB, default_backup_dir
 from ..system import service as system_service
-from .schemas import RunbookItem, RunbookStatus, Severity
+from .schemas import ConsentWatch, RefusedDraft, RunbookItem, RunbookStatus, Severity
 
 BACKUP_MAX_AGE = timedelta(days=7)
 DNCL_MAX_AGE = timedelta(days=25)
+CONSENT_HORIZON = timedelta(days=30)
+CONSENT_CODES = frozenset({"no_consent", "consent_expired"})
 _ARCHIVE_STAMP = re.compile(r"^valhalla-(\d{8}T\d{12}Z)\.tar\.gz$")
 
 Check = Callable[[Storage], tuple[bool, str]]
@@ -162,6 +168,34 @@ def _dncl(db: Storage) -> tuple[bool, str]:
     return True, f"{len(copies)} DNCL cop{'y' if len(copies) == 1 else 'ies'} ({', '.join(copies)}), the oldest {max(ages.values()).days} day(s) old"
 
 
+def consent_watch(db: Storage) -> ConsentWatch:
+    """Valid consents lapsing within 30 days, and open drafts mark_sent would refuse now for want
+    of a CASL consent or a DNCL exemption (comms' send permission, the same decision)."""
+    now = db.now()
+    until = now + CONSENT_HORIZON
+    refused = []
+    for d in comms_service.list_drafts(db):
+        if d.status.value not in ("draft", "ready"):
+            continue
+        why, _ = comms_service.send_refusal(db, Channel(d.channel), d.to, now)
+        if why is not None and (why.code in CONSENT_CODES or "exemption" in why.context):
+            refused.append(RefusedDraft(draft_id=d.id, channel=d.channel.value, to=d.to, status=d.status.value, code=why.code, message=why.detail["message"]))
+    return ConsentWatch(
+        as_of=now, expiring_before=until, refused_drafts=refused,
+        expiring=list(consent_service.list_consents(db, state=ConsentState.valid, expiring_before=until)),
+    )
+
+
+def _consents(db: Storage) -> tuple[bool, str]:
+    watch = consent_watch(db)
+    if not (watch.expiring or watch.refused_drafts):
+        return True, "no consent lapses within 30 days; no open draft lacks a consent"
+    return False, (
+        f"{len(watch.expiring)} consent(s) lapse within 30 days, {len(watch.refused_drafts)} open draft(s) would be refused "
+        "for consent: GET /core/runbook/consents"
+    )
+
+
 CHECKS: tuple[tuple[str, Severity, Check], ...] = (
     ("kill_switch_clear", Severity.blocker, _kill_switch),
     ("global_risk_policy", Severity.blocker, _global_risk),
@@ -176,6 +210,7 @@ CHECKS: tuple[tuple[str, Severity, Check], ...] = (
     ("backup_recent", Severity.warning, _backup),
     ("snapshot_clean", Severity.warning, _snapshot),
     ("dncl_fresh", Severity.warning, _dncl),
+    ("consents", Severity.warning, _consents),
 )
 
 
