@@ -7,18 +7,23 @@ mark is dropped. An answer lists the first 100 invalid rows by line, and counts 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
-from pydantic import BaseModel, Field
+import pydantic_core
+from pydantic import BaseModel, Field, ValidationError
 
 from .errors import InvalidField
 
 SHOWN = 100  # invalid rows an answer lists; its count covers every row
 MAX_INVALID = 0.01  # a file with a larger share of invalid rows is refused whole
 _BOM = b"\xef\xbb\xbf"
+
+# A row's fields, or its problems as (field, message).
+Parsed = tuple[dict[str, Any] | None, list[tuple[str, str]]]
 
 
 class InvalidRow(BaseModel):
@@ -113,3 +118,88 @@ class Tally:
                 f"{self.invalid_count} of {self.rows} rows are invalid (more than {MAX_INVALID:.0%}); nothing was imported. "
                 f"First problems: {first}"
             ))
+
+
+# ---------------------------------------------------------------------------- CSV files
+
+
+def rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """(file line number, cells) of each CSV row that has a cell that is not blank."""
+    reader = csv.reader(lines, strict=True)  # a stray or unclosed quote is an error, not a swallowed file
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise refused(f"line {line} is not valid CSV: {e}") from None
+        if "".join(row).strip():
+            yield line, row
+
+
+def header(line: int, row: list[str], required: Sequence[str], allowed: Sequence[str]) -> list[str]:
+    """The column names (lower case, spaces as `_`); 422 naming unknown, missing or repeated ones."""
+    names = [c.strip().lower().replace(" ", "_") for c in row]
+    unknown = [n for n in names if n not in allowed]
+    missing = [n for n in required if n not in names]
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if unknown or missing or doubled:
+        problems = [f"unknown column(s) {', '.join(repr(n) for n in unknown)}"] if unknown else []
+        problems += [f"missing required column(s) {', '.join(missing)}"] if missing else []
+        problems += [f"repeated column(s) {', '.join(doubled)}"] if doubled else []
+        raise InvalidField(("body",), f"line {line} is not a valid header: {'; '.join(problems)}. Required: {', '.join(required)}; allowed: {', '.join(allowed)}")
+    return names
+
+
+def cells(names: list[str], row: list[str]) -> tuple[dict[str, str] | None, list[tuple[str, str]]]:
+    """A row's non-blank cells by column (stripped), or the problem of a row longer than the header."""
+    if len(row) > len(names) and any(c.strip() for c in row[len(names):]):
+        return None, [("(row)", f"{len(row)} fields; the header has {len(names)}")]
+    return {k: v for k, cell in zip(names, row) if (v := cell.strip())}, []
+
+
+def problems(e: ValidationError) -> list[tuple[str, str]]:
+    """A validation error as (field, message) pairs."""
+    return [(str(err["loc"][0]) if err["loc"] else "(row)", err["msg"].removeprefix("Value error, ")) for err in e.errors()]
+
+
+@dataclass
+class Checked(Tally):
+    """What reading a CSV file found; its good rows are in the spool, one a line: `row<TAB>fields as JSON`."""
+
+    sha256: str = ""
+
+
+def check(
+    chunks: Iterable[bytes], spool: IO[bytes], *, required: Sequence[str], allowed: Sequence[str],
+    parse: Callable[[dict[str, str]], Parsed],
+) -> Checked:
+    """Read a CSV file, spool the rows ``parse`` accepts, and refuse the file (422) when it is
+    empty or not text, or more than MAX_INVALID of its rows are invalid."""
+    text = Lines()
+    found_rows = rows(text.text(chunks))
+    first = next(found_rows, None)
+    if first is None:
+        raise empty(f"a header row naming the columns (required: {', '.join(required)})")
+    names = header(*first, required, allowed)
+    found = Checked()
+    for line, row in found_rows:
+        found.rows += 1
+        values, bad = cells(names, row)
+        fields, bad = parse(values) if values is not None else (None, bad)
+        if fields is not None:
+            spool.write(b"%d\t%s\n" % (line, pydantic_core.to_json(fields)))
+        else:
+            found.add_invalid(line, bad)
+    found.sha256 = text.digest.hexdigest()
+    found.check()
+    return found
+
+
+def spooled(spool: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(file line number, fields) of each good row ``check`` spooled."""
+    spool.seek(0)
+    for raw in spool:
+        line, data = raw.split(b"\t", 1)
+        yield int(line), pydantic_core.from_json(data)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from ..http import STREAMED_BODIES, Page, StorageDep, body_chunks, etag, paginate, responses
+from ..http import STREAMED_BODIES, Page, StorageDep, body_chunks, etag, one, paginate, responses
 from ..storage import QueryInstant
 from . import service
 from .schemas import ConsentCorrection, ConsentCreate, ConsentKind, ConsentState, ConsentView, ImportResult, WithdrawBody, Withdrawal
@@ -67,8 +67,8 @@ def withdraw(db: StorageDep, body: WithdrawBody) -> Withdrawal:
 
 
 @router.get("/{consent_id}", summary="Get a consent", responses=responses(404))
-async def get_consent(db: StorageDep, response: Response, consent_id: str) -> ConsentView:
-    return etag(response, service.get_consent(db, consent_id))
+async def get_consent(db: StorageDep, consent_id: str) -> ConsentView:
+    return one(service.get_consent(db, consent_id))
 
 
 @router.post("/{consent_id}/supersede", status_code=201, summary="Correct a consent: a new record supersedes it", responses=responses(404, 409))

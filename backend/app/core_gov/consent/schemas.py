@@ -5,7 +5,7 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
-from ..csvtext import InvalidRow
+from ..csvimport import InvalidRow
 from ..fields import Contact, Name, Text
 from ..storage import Entry, Input, Record, UtcDatetime
 

@@ -21,7 +21,7 @@ import pydantic_core
 from phonenumbers import timezone as phone_zones
 from pydantic import ValidationError
 
-from .. import csvtext
+from .. import csvimport
 from ..errors import Conflict, InvalidField
 from ..fields import normalize_contact
 from ..storage import Storage, Transaction, actor, archive, select
@@ -309,11 +309,11 @@ def refusal(decision: ConsentDecision, **context: Any) -> Conflict:
 
 
 def _row(now: datetime) -> Any:
-    def parse(values: dict[str, str]) -> csvtext.Parsed:
+    def parse(values: dict[str, str]) -> csvimport.Parsed:
         try:
             data = ConsentCreate.model_validate(values, strict=False)
         except ValidationError as e:
-            return None, csvtext.problems(e)
+            return None, csvimport.problems(e)
         bad = _refusal(data, now)
         return (None, [bad]) if bad else (data.model_dump(mode="json"), [])
     return parse
@@ -328,14 +328,14 @@ def import_csv(db: Storage, chunks: Iterable[bytes]) -> ImportResult:
     entry. A row repeating the contact, kind and obtained_at of a record (or an earlier row) is
     a duplicate, skipped."""
     with tempfile.TemporaryFile() as spool:
-        checked = csvtext.check(chunks, spool, required=IMPORT_REQUIRED, allowed=IMPORT_COLUMNS, parse=_row(db.now()))
+        checked = csvimport.check(chunks, spool, required=IMPORT_REQUIRED, allowed=IMPORT_COLUMNS, parse=_row(db.now()))
         saved = archive.backup_before(db, f"the import of {checked.rows} consent row(s)", modules=("consent",)) if spool.tell() else None
         ids: list[str] = []
         duplicates = 0
         with db.transaction("consent") as tx:
             seen = {_key(d["contact"], d["kind"], d["obtained_at"]) for d in map(pydantic_core.from_json, tx.list(store.consents).frags())}
             withdrawn = _withdrawals(tx)
-            for _, fields in csvtext.spooled(spool):
+            for _, fields in csvimport.spooled(spool):
                 key = _key(fields["contact"], fields["kind"], fields["obtained_at"])
                 if key in seen:
                     duplicates += 1

@@ -9,7 +9,6 @@ before it writes (logged)."""
 
 from __future__ import annotations
 
-import csv
 import functools
 import re
 import tempfile
@@ -263,34 +262,6 @@ def _town(city: str) -> str:
     return _SPACE.sub(" ", _PUNCT.sub(" ", city).casefold()).strip()
 
 
-def _rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """(file line number, cells) of each CSV row that has a cell that is not blank."""
-    reader = csv.reader(lines, strict=True)  # a stray or unclosed quote is an error, not a swallowed file
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            raise csvimport.refused(f"line {line} is not valid CSV: {e}") from None
-        if "".join(row).strip():
-            yield line, row
-
-
-def _header(line: int, row: list[str]) -> list[str]:
-    names = [c.strip().lower().replace(" ", "_") for c in row]
-    unknown = [n for n in names if n not in ALLOWED_COLUMNS]
-    missing = [n for n in REQUIRED_COLUMNS if n not in names]
-    doubled = sorted({n for n in names if names.count(n) > 1})
-    if unknown or missing or doubled:
-        problems = [f"unknown column(s) {', '.join(repr(n) for n in unknown)}"] if unknown else []
-        problems += [f"missing required column(s) {', '.join(missing)}"] if missing else []
-        problems += [f"repeated column(s) {', '.join(doubled)}"] if doubled else []
-        raise InvalidField(("body",), f"line {line} is not a valid header: {'; '.join(problems)}. Required: {', '.join(REQUIRED_COLUMNS)}; allowed: {', '.join(ALLOWED_COLUMNS)}")
-    return names
-
-
 def _stored(fields: dict[str, Any]) -> dict[str, Any]:
     """The deal a valid row stores (all but its id and stamps, in file order), from its
     DealCreate's values: a new lead, its expected spread computed as Deal computes it."""
@@ -301,15 +272,15 @@ def _stored(fields: dict[str, Any]) -> dict[str, Any]:
 
 def _deal(db: Storage, header: list[str], row: list[str]) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
     """A row's deal as stored (_stored), or its problems as (field, message)."""
-    if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
-        return None, [("(row)", f"{len(row)} fields; the header has {len(header)}")]
-    values: dict[str, Any] = {k: v for k, cell in zip(header, row) if (v := cell.strip())}
+    values, problems = csvimport.cells(header, row)
+    if values is None:
+        return None, problems
     if "tags" in values:
         values["tags"] = _TAGS.split(values["tags"])
     try:
         create = DealCreate.model_validate(values, strict=False)  # cells are text: "5" is 5
     except ValidationError as e:
-        return None, [(str(err["loc"][0]) if err["loc"] else "(row)", err["msg"].removeprefix("Value error, ")) for err in e.errors()]
+        return None, csvimport.problems(e)
     fields = create.__dict__.copy()  # its values as validated (model_dump would copy them again)
     problem = _place(db, fields)
     return (None, [problem]) if problem else (_stored(fields), [])
@@ -327,11 +298,11 @@ def _check(db: Storage, chunks: Iterable[bytes], spool: IO[bytes]) -> _Checked:
     """Read the file, spool its good rows, and refuse it (422) when it is empty or not text, or
     more than csvimport.MAX_INVALID of its rows are invalid."""
     text = csvimport.Lines()
-    rows = _rows(text.text(chunks))
+    rows = csvimport.rows(text.text(chunks))
     first = next(rows, None)
     if first is None:
         raise csvimport.empty(f"a header row naming the columns (required: {', '.join(REQUIRED_COLUMNS)})")
-    header = _header(*first)
+    header = csvimport.header(*first, REQUIRED_COLUMNS, ALLOWED_COLUMNS)
     found = _Checked()
     for line, row in rows:
         found.rows += 1
