@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from ..http import STREAMED_BODIES, Page, StorageDep, body_chunks, etag, one, paginate, responses
+from ..http import STREAMED_BODIES, Page, StorageDep, body_chunks, one, paginate, responses
 from ..storage import QueryInstant
 from . import service
 from .schemas import ConsentCorrection, ConsentCreate, ConsentKind, ConsentState, ConsentView, ImportResult, WithdrawBody, Withdrawal
