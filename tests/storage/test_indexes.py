@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core_gov.errors import StoreCorrupt
-from app.core_gov.storage import Storage, search, select
+from app.core_gov.storage import Storage, per_segment, search, select
 from app.core_gov.storage import engine as engine_module
 
 from app.core_gov.offers.store import policies as seeded
@@ -177,3 +177,19 @@ def test_an_index_made_inside_a_transaction_does_not_outlive_a_later_change_in_i
         assert len(select(tx.list(small), {"count": 1})) == 2
     assert [m.title for m in select(db.list(small), {"count": 1})] == ["b", "c"]
     assert [m.title for m in search(db.list(small), "c", ("title",))] == ["c"]
+
+
+def test_a_figure_per_segment_is_made_again_only_for_the_segments_a_write_changed(db):
+    made = []
+
+    def count_sum(records):
+        made.append(len(records))
+        return sum(m.count for m in records)
+
+    _fill(db, [(f"t{i}", "", i, []) for i in range(12)])  # segments of 5, 5 and 2
+    assert sum(per_segment(db.list(small), count_sum)) == sum(range(12)) and made == [5, 5, 2]
+    assert sum(per_segment(db.list(small), count_sum)) == sum(range(12)) and made == [5, 5, 2]  # kept
+    with db.transaction("t_seg") as tx:
+        tx.update(small, db.list(small)[6].id, {"count": 100})
+    assert sum(per_segment(db.list(small), count_sum)) == sum(range(12)) - 6 + 100
+    assert made == [5, 5, 2, 5]  # only the changed segment again

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from enum import Enum
 from typing import Annotated, Any, Callable, Iterable, Sequence
 
@@ -75,9 +77,28 @@ def total(amounts: Iterable[tuple[str, float]], what: str) -> float:
     MAX_MONEY (before the bound, or by hand) can make it infinite: that is 409 naming the
     records, never a null total."""
     pairs = list(amounts)
-    value = sum(amount for _, amount in pairs)
+    return total_of_parts([Subtotal.of(pairs)], what)
+
+
+@dataclass
+class Subtotal:
+    """A sum of amounts not rounded yet, and the records whose amount is beyond MAX_MONEY."""
+
+    value: float = 0.0
+    over: list[str] = dc_field(default_factory=list)
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, float]]) -> "Subtotal":
+        pairs = list(pairs)
+        return cls(sum(amount for _, amount in pairs), [rid for rid, amount in pairs if not abs(amount) <= MAX_MONEY])
+
+
+def total_of_parts(parts: Iterable[Subtotal], what: str) -> float:
+    """total() of amounts summed in parts (a large collection's segments, say)."""
+    parts = list(parts)
+    value = sum(p.value for p in parts)
     if not math.isfinite(value):
-        over = [rid for rid, amount in pairs if not abs(amount) <= MAX_MONEY]
+        over = [rid for p in parts for rid in p.over]
         raise Conflict(
             "amount_out_of_range", f"the {what} total is not a finite number: {', '.join(over)} hold an amount beyond "
             f"{MAX_MONEY:,.0f}; correct it (PATCH) and ask again", records=over,
@@ -85,14 +106,28 @@ def total(amounts: Iterable[tuple[str, float]], what: str) -> float:
     return round(value, 2)
 
 
-def totals_by_currency(records: Iterable[Any], amount: Callable[[Any], float | None], what: str) -> dict[str, float]:
-    """total() of each currency's amounts (records with an `id` and a `currency`; None is left out)."""
+def subtotals_by_currency(records: Iterable[Any], amount: Callable[[Any], float | None]) -> dict[str, Subtotal]:
+    """Each currency's Subtotal of the amounts (records with an `id` and a `currency`; None is left out)."""
     pairs: dict[str, list[tuple[str, float]]] = {}
     for r in records:
         value = amount(r)
         if value is not None:
             pairs.setdefault(r.currency, []).append((r.id, value))
-    return {currency: total(found, f"{what} ({currency})") for currency, found in pairs.items()}
+    return {currency: Subtotal.of(found) for currency, found in pairs.items()}
+
+
+def totals_by_currency(records: Iterable[Any], amount: Callable[[Any], float | None], what: str) -> dict[str, float]:
+    """total() of each currency's amounts (records with an `id` and a `currency`; None is left out)."""
+    return combine_by_currency([subtotals_by_currency(records, amount)], what)
+
+
+def combine_by_currency(parts: Iterable[dict[str, Subtotal]], what: str) -> dict[str, float]:
+    """Totals per currency of per-currency subtotals made in parts."""
+    by_currency: dict[str, list[Subtotal]] = {}
+    for part in parts:
+        for currency, sub in part.items():
+            by_currency.setdefault(currency, []).append(sub)
+    return {currency: total_of_parts(subs, f"{what} ({currency})") for currency, subs in by_currency.items()}
 
 
 def starts_in(states: Sequence[Enum]) -> Any:

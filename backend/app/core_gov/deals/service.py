@@ -20,10 +20,10 @@ from pydantic import ValidationError
 
 from .. import csvimport
 from ..errors import Conflict, InvalidField, require_start
-from ..fields import country_of, totals_by_currency
+from ..fields import combine_by_currency, country_of, subtotals_by_currency
 from ..property import service as property_service
 from ..regression import service as regression_service
-from ..storage import Records, Storage, Transaction, actor, archive, search, select
+from ..storage import Records, Storage, Transaction, actor, archive, per_segment, search, select
 from . import store
 from .schemas import (
     DEAL_STARTS, Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, ImportResult,
@@ -85,19 +85,33 @@ def _spread(d: Deal) -> float | None:
     return d.expected_spread
 
 
+def _subtotals(deals: Sequence[Deal]) -> dict[str, Any]:
+    """One segment's share of the summary: counts and per-currency subtotals by stage."""
+    by_stage = {s: [d for d in deals if d.stage is s] for s in Stage}
+    return {
+        "count": len(deals),
+        "by_stage": {s: (len(found), subtotals_by_currency(found, _value), subtotals_by_currency(found, _spread)) for s, found in by_stage.items()},
+        "spread": subtotals_by_currency(deals, _spread),
+        "open_spread": subtotals_by_currency((d for d in deals if d.stage not in FINAL), _spread),
+    }
+
+
 def summary(db: Storage) -> DealsSummary:
-    """Value of a deal = its offer_amount, else its asking_price; totals per currency."""
-    records = db.list(store.deals)
-    by_stage = {}
-    for s in Stage:
-        deals = [d for d in records if d.stage is s]
-        by_stage[s.value] = StageTotals(
-            count=len(deals), value=totals_by_currency(deals, _value, f"{s.value} value"),
-            expected_spread=totals_by_currency(deals, _spread, f"{s.value} expected spread"),
+    """Value of a deal = its offer_amount, else its asking_price; totals per currency. Each
+    segment's subtotals are kept until it changes, so a million deals are summed in parts."""
+    parts = per_segment(db.list(store.deals), _subtotals)
+    by_stage = {
+        s.value: StageTotals(
+            count=sum(p["by_stage"][s][0] for p in parts),
+            value=combine_by_currency((p["by_stage"][s][1] for p in parts), f"{s.value} value"),
+            expected_spread=combine_by_currency((p["by_stage"][s][2] for p in parts), f"{s.value} expected spread"),
         )
+        for s in Stage
+    }
     return DealsSummary(
-        count=len(records), by_stage=by_stage, expected_spread_total=totals_by_currency(records, _spread, "expected spread"),
-        open_expected_spread=totals_by_currency((d for d in records if d.stage not in FINAL), _spread, "open expected spread"),
+        count=sum(p["count"] for p in parts), by_stage=by_stage,
+        expected_spread_total=combine_by_currency((p["spread"] for p in parts), "expected spread"),
+        open_expected_spread=combine_by_currency((p["open_spread"] for p in parts), "open expected spread"),
     )
 
 

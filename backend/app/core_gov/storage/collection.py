@@ -16,7 +16,7 @@ import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence, TypeVar, overload
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar, overload
 
 import orjson
 import pydantic_core
@@ -337,6 +337,23 @@ def _found_in(seg: Seg, fields: tuple[str, ...], needle: str, model: type[Record
         bits |= 1 << j
         i = text.find(needle, starts[j + 1]) if j + 1 < len(starts) else -1
     return bits
+
+
+_UNMADE: Any = object()
+
+
+def per_segment(records: Sequence[T], make: Callable[[Sequence[T]], Any]) -> list[Any]:
+    """``make`` of each segment's records, kept on the segment, so a figure over a large
+    collection (totals by stage, say) is made again only for the segments a write changed."""
+    if not isinstance(records, Records) or isinstance(records, Selection):
+        return [make(records)]
+    out = []
+    for seg in records.segs:
+        value = seg.derived.get(("per_segment", make), _UNMADE)
+        if value is _UNMADE:
+            value = seg.derived[("per_segment", make)] = make(Records(records.model, [seg], records._warm))
+        out.append(value)
+    return out
 
 
 def _bitmaps_of(records: Records) -> list[int]:
