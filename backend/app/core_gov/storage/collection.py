@@ -90,6 +90,32 @@ class Warm:
                 cold.models = None
 
 
+class Resident:
+    """Which segments keep their serialised records in memory: the most recently used, up to
+    ``budget`` bytes of segment files in all. The others keep their ids and indexes and read
+    their records from the file again when asked (``Seg.release``), so memory does not grow
+    with the collection."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self._segs: OrderedDict[int, tuple[Seg, int]] = OrderedDict()
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def touch(self, seg: Seg, size: int) -> None:
+        with self._lock:
+            key = id(seg)
+            if key in self._segs:
+                self._segs.move_to_end(key)
+                return
+            self._segs[key] = (seg, size)
+            self._held += size
+            while self._held > self.budget and len(self._segs) > 1:
+                _, (cold, cold_size) = self._segs.popitem(last=False)
+                self._held -= cold_size
+                cold.release()
+
+
 class Records(Sequence[R]):
     """A collection's records in creation order, as of one moment. Indexing and slicing make
     models only for the records returned; ``frags`` gives their serialised JSON instead."""

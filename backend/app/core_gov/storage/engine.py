@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from ..errors import NotFound, StoreCorrupt, StoreUnavailable
-from . import commit, files, formats
+from . import commit, files, formats, sidecar
 from .clock import Clock, SystemClock
-from .collection import Records, Warm, segment_filename, segment_numbers
+from .collection import Records, Resident, Warm, segment_filename, segment_numbers
 from .formats import NOT_READ, Seg
 from .records import REGISTRY, Collection, Descriptor, Entry, Log, Record, Singleton, TextFile, audit_log
 from .transaction import Batch, Changes, Loaded, Part, Transaction, actor
@@ -41,6 +41,10 @@ _current: contextvars.ContextVar["Transaction | None"] = contextvars.ContextVar(
 # Validated models kept in memory, in records across all collections (the rest are re-made
 # from their bytes when read). Small data sets stay whole; large ones keep what is in use.
 WARM_RECORDS = 20_000
+
+# Bytes of segment files whose records stay in memory, across all collections (the others keep
+# their ids and indexes, and read their records from the file when asked).
+RESIDENT_BYTES = 256 << 20
 
 # Collections with more segments than this stat their older segments at most once a sweep.
 ALWAYS_STATTED = 16
@@ -88,6 +92,7 @@ class Storage:
         self._modules: dict[str, _Module] = {}
         self._modules_lock = threading.Lock()
         self.warm = Warm(WARM_RECORDS)
+        self.resident = Resident(RESIDENT_BYTES)
         # Since start: durable writes, and the transactions they carried (group commit shares one).
         self.stats = {"commits": 0, "transactions": 0}
         self._roll_forward_interrupted_commits()
@@ -285,6 +290,8 @@ class Storage:
         d = part.d
         if isinstance(d, Log) and not parse:
             fresh = self._log_extent(d, path, cached, locked)
+        elif isinstance(d, Collection) and key is not None and (ids := self._sidecar_ids(part, key)) is not None:
+            fresh = Loaded(key, self._backed(part, key, Seg(part.number, part.relpath, ids, None, checked=False)))
         else:
             snap = files.read_snapshot(path)
             if snap is None:
@@ -293,7 +300,11 @@ class Storage:
             else:
                 key, data = snap
                 if isinstance(d, Collection):
-                    fresh = Loaded(key, formats.parse_segment(d, part.relpath, part.number, data))
+                    seg = self._backed(part, key, formats.parse_segment(d, part.relpath, part.number, data))
+                    self.resident.touch(seg, key[1])
+                    if len(seg) >= d.segment_size:  # a full segment: kept until changed
+                        sidecar.write(self.data_dir, part.relpath, "ids", key, seg.ids)
+                    fresh = Loaded(key, seg)
                 elif isinstance(d, Singleton):
                     fresh = Loaded(key, formats.parse_singleton(d, data))
                 elif isinstance(d, TextFile):
@@ -303,6 +314,33 @@ class Storage:
                     fresh = self._log_end(path, key, entries, valid, len(data), locked)
         self._cache[part] = fresh
         return fresh
+
+    def _sidecar_ids(self, part: Part, key: tuple[int, int, int]) -> list[str] | None:
+        ids = sidecar.read(self.data_dir, part.relpath, "ids", key)
+        return ids if isinstance(ids, list) and all(isinstance(i, str) for i in ids) else None
+
+    def _backed(self, part: Part, key: tuple[int, int, int], seg: Seg) -> Seg:
+        """Let the segment read its records from its file when it does not hold them."""
+        seg.reread = lambda seg: self._reread(part, key, seg)
+        return seg
+
+    def _reread(self, part: Part, key: tuple[int, int, int], seg: Seg) -> list[bytes]:
+        """A segment's records, read again from its file. The file may have changed since the
+        segment was made (another process, a hand edit): the same records in place are used
+        as they are now, with the indexes made before dropped; any other change fails this
+        read (503, try again) and the next one reads the file afresh."""
+        snap = files.read_snapshot(self.data_dir / part.relpath)
+        fresh = None if snap is None else formats.parse_segment(part.d, part.relpath, part.number, snap[1])  # type: ignore[arg-type]
+        if fresh is None or fresh.ids != seg.ids:
+            self._cache.pop(part, None)
+            sidecar.drop(self.data_dir, part.relpath, "ids")
+            raise StoreUnavailable(f"{part.relpath} changed while it was being read; try again")
+        assert snap is not None
+        if snap[0] != key:
+            self._cache.pop(part, None)
+            seg.derived, seg.models, seg.unchecked = {}, None, fresh.unchecked
+        self.resident.touch(seg, snap[0][1])
+        return fresh.frags
 
     def _log_extent(self, d: Log, path: Path, prev: Loaded | None, locked: bool) -> Loaded:
         """A log's length without parsing it, for an append. The lines this process has not seen
@@ -573,9 +611,11 @@ class Storage:
         appends = [(Part(d).relpath, changes.log_base[d], b"".join(changes.log_data[d])) for d in changes.log_base]
         commit.write(self.data_dir, replaces, appends)
         for part, view in changes.views.items():
-            self._cache[part] = Loaded(files.stat_key(self.data_dir / part.relpath), view.value, size=view.size)
-            if isinstance(view.value, Seg):
+            key = files.stat_key(self.data_dir / part.relpath)
+            self._cache[part] = Loaded(key, view.value, size=view.size)
+            if isinstance(view.value, Seg) and key is not None:
                 self.warm.touch(view.value)
+                self.resident.touch(self._backed(part, key, view.value), key[1])
         for d in {p.d for p in changes.views if isinstance(p.d, Collection)}:
             view = self._views.get(d)
             if view is not None:  # the reads' view, with the segments just written

@@ -10,7 +10,7 @@ used ones (``Storage`` bounds how many), and re-made from the bytes when needed.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -74,13 +74,16 @@ class Seg:
     is reported (503) before it could be served or overwritten. Never changed once cached: a
     transaction changes a copy."""
 
-    __slots__ = ("number", "rel", "ids", "frags", "models", "unchecked", "derived", "_index")
+    __slots__ = ("number", "rel", "ids", "_frags", "reread", "models", "unchecked", "derived", "_index")
 
-    def __init__(self, number: int, rel: str, ids: list[str], frags: list[bytes], models: list[Record | None] | None = None, checked: bool = True):
+    def __init__(self, number: int, rel: str, ids: list[str], frags: list[bytes] | None, models: list[Record | None] | None = None, checked: bool = True):
         self.number = number
         self.rel = rel
         self.ids = ids
-        self.frags = frags
+        self._frags = frags
+        # Set by the engine on a segment backed by an unchanged file: how to read its records
+        # again after they were let go (``release``) or when it was made from its ids alone.
+        self.reread: Callable[["Seg"], list[bytes]] | None = None
         self.models = models
         self.unchecked: bytearray | None = None if checked else bytearray(b"\x01") * len(ids)
         self.derived: dict[Any, Any] = {}  # indexes made from the records (collection.py); a copy starts without
@@ -88,6 +91,25 @@ class Seg:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def frags(self) -> list[bytes]:
+        """The serialised records, read from the file again if they were let go."""
+        frags = self._frags
+        if frags is None:
+            assert self.reread is not None, f"{self.rel}: records let go without a way to read them again"
+            frags = self._frags = self.reread(self)
+        return frags
+
+    @property
+    def resident(self) -> bool:
+        return self._frags is not None
+
+    def release(self) -> None:
+        """Let the serialised records go (read again from the file when next needed); only a
+        segment whose file holds exactly them."""
+        if self.reread is not None:
+            self._frags = None
 
     def position(self, record_id: str) -> int | None:
         index = self._index
@@ -102,10 +124,11 @@ class Seg:
         if unchecked is None:
             return
         stop = len(self.ids) if stop is None else stop
+        frags = self.frags
         for i in range(start, stop):
             if unchecked[i]:
                 try:
-                    rec = model.model_validate_json(self.frags[i])
+                    rec = model.model_validate_json(frags[i])
                 except ValidationError as e:
                     raise StoreCorrupt(self.rel, *validation_position(i, {"id": self.ids[i]}, e)) from None
                 if self.models is not None:

@@ -1,0 +1,59 @@
+"""What a restart would otherwise re-read from every segment file, kept beside the data under
+``.cache/``: a segment's ids, and its filter and search indexes, each saved with the stat key
+(mtime, size, inode) of the file it was made from. A sidecar is used only while that key still
+matches, so a hand edit, a restore or a copy of the data dir simply makes it unused.
+
+Nothing here is the record of anything: a sidecar may be deleted at any time, is not fsynced
+(a torn one does not parse, or does not match, and is made again) and is not backed up. The
+folder ignores itself under git.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+FOLDER = ".cache"
+log = logging.getLogger("valhalla.sidecar")
+
+
+def _path(data_dir: Path, rel: str, kind: str) -> Path:
+    return data_dir / FOLDER / f"{rel}.{kind}"
+
+
+def read(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int]) -> Any:
+    """The value saved for the file ``rel`` as of ``key``; None when absent, stale or unreadable."""
+    try:
+        saved = orjson.loads(_path(data_dir, rel, kind).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(saved, dict) or saved.get("key") != list(key):
+        return None
+    return saved.get("value")
+
+
+def write(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], value: Any) -> None:
+    """Save ``value`` for the file ``rel`` as of ``key``; a failure is logged, never raised (a
+    read must not fail because its cache could not be kept)."""
+    path = _path(data_dir, rel, kind)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ignore = data_dir / FOLDER / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Made again from the data files when missing or stale.\n*\n")
+        tmp.write_bytes(orjson.dumps({"key": list(key), "value": value}))
+        os.replace(tmp, path)
+    except (OSError, TypeError) as e:
+        log.warning("could not keep the %s sidecar of %s: %s", kind, rel, e)
+        tmp.unlink(missing_ok=True)
+
+
+def drop(data_dir: Path, rel: str, kind: str) -> None:
+    _path(data_dir, rel, kind).unlink(missing_ok=True)

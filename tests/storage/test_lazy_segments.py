@@ -1,0 +1,148 @@
+"""A restart must not read every segment file: a full segment's ids are kept in a sidecar under
+``data/.cache/`` with the stat key of the file they came from, and its records are read when
+first asked for. Records of segments not used lately are let go and read again. None of this
+may ever hide a change to a file or serve a record that is not on disk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from app.core_gov.errors import StoreUnavailable
+from app.core_gov.storage import Storage, formats, select
+from app.core_gov.storage.archive import _data_files
+
+from .models import small
+
+FULL = ["t_seg/items.json", "t_seg/items.000002.json", "t_seg/items.000003.json", "t_seg/items.000004.json"]
+LAST = "t_seg/items.000005.json"
+
+
+@pytest.fixture
+def db(tmp_path) -> Storage:
+    """23 records: four full segments of 5 and a last one of 3."""
+    db = Storage(tmp_path / "data")
+    with db.transaction("t_seg") as tx:
+        for i in range(23):
+            tx.add(small, {"title": f"n{i}", "count": i % 4})
+    Storage(db.data_dir).check(small)  # a first start parses every segment and keeps its sidecar
+    return db
+
+
+@pytest.fixture
+def parsed(monkeypatch) -> list[str]:
+    """The segment files parsed from here on, in order."""
+    seen: list[str] = []
+    real = formats.parse_segment
+
+    def spy(d, rel, number, data):
+        seen.append(rel)
+        return real(d, rel, number, data)
+
+    monkeypatch.setattr(formats, "parse_segment", spy)
+    return seen
+
+
+def test_a_restart_reads_only_the_segments_a_read_answers_from(db, parsed):
+    ids = [r.id for r in db.list(small)]
+    fresh = Storage(db.data_dir)
+    assert len(fresh.list(small)) == 23
+    assert parsed == [LAST]  # the full segments' ids came from their sidecars
+
+    assert fresh.get(small, ids[12]).title == "n12"
+    assert fresh.raw(small, ids[7]) == db.raw(small, ids[7])
+    assert parsed == [LAST, FULL[2], FULL[1]]
+
+
+def test_the_ready_check_after_a_restart_parses_no_full_segment(db, parsed):
+    assert Storage(db.data_dir).check(small) == []
+    assert parsed == [LAST]
+
+
+def test_a_sidecar_is_unused_once_its_file_changes(db):
+    path = db.data_dir / FULL[1]
+    path.write_bytes(path.read_bytes().replace(b'"title": "n6"', b'"title": "six"'))
+    assert [r.title for r in Storage(db.data_dir).list(small)][5:8] == ["n5", "six", "n7"]
+
+    before = path.stat()
+    path.write_bytes(path.read_bytes().replace(b'"title": "six"', b'"title": "SIX"'))  # same size, same inode
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000))
+    assert [r.title for r in Storage(db.data_dir).list(small)][6] == "SIX"
+
+
+def test_a_record_removed_by_hand_is_missing_after_a_restart(db):
+    ids = [r.id for r in db.list(small)]
+    path = db.data_dir / FULL[0]
+    path.write_bytes(b"[]\n")
+    fresh = Storage(db.data_dir)
+    assert len(fresh.list(small)) == 18 and fresh.find(small, ids[0]) is None
+
+
+def test_an_unreadable_sidecar_is_ignored_and_made_again(db, parsed):
+    cached = db.data_dir / ".cache" / f"{FULL[3]}.ids"
+    cached.write_bytes(b'{"key": [1, 2')
+    assert [r.title for r in Storage(db.data_dir).list(small)][15] == "n15"
+    assert FULL[3] in parsed and cached.read_bytes().startswith(b'{"key":')
+
+
+def test_a_sidecar_that_disagrees_with_its_file_fails_one_read_then_the_file_is_read(db):
+    """A sidecar whose key matches but whose ids are not the file's (it can only be planted)
+    never serves another record: the read that finds out fails, the next reads the file."""
+    cached = db.data_dir / ".cache" / f"{FULL[0]}.ids"
+    cached.write_bytes(cached.read_bytes().replace(b'"sg_', b'"xx_', 1))
+    fresh = Storage(db.data_dir)
+    with pytest.raises(StoreUnavailable):
+        fresh.list(small)[0]
+    assert fresh.list(small)[0].title == "n0"
+
+
+def test_records_let_go_are_read_again_and_memory_stays_bounded(db):
+    fresh = Storage(db.data_dir)
+    fresh.resident.budget = 1  # one segment at a time
+    assert [r.title for r in fresh.list(small)] == [f"n{i}" for i in range(23)]
+    assert sum(seg.resident for seg in fresh.list(small).segs) == 1
+    assert [r.id for r in select(fresh.list(small), {"count": 2})] == [r.id for r in db.list(small) if r.count == 2]
+
+
+def test_a_let_go_segment_changed_in_place_is_read_as_it_is_now(db):
+    fresh = Storage(db.data_dir)
+    fresh.resident.budget = 1
+    records = fresh.list(small)
+    assert records[0].title == "n0" and records[22].title == "n22"  # the first segment let go
+    assert not records.segs[0].resident
+    path = db.data_dir / FULL[0]
+    path.write_bytes(path.read_bytes().replace(b'"body": ""', b'"body": "edited"'))
+    assert b'"body": "edited"' in records.frags(1, 2)[0]
+    assert records.frags(0, 5) == Storage(db.data_dir).list(small).frags(0, 5)
+
+
+def test_a_record_added_by_hand_to_a_let_go_segment_fails_that_read_only(db):
+    fresh = Storage(db.data_dir)
+    fresh.resident.budget = 1
+    records = fresh.list(small)
+    records[22]  # the first segment let go
+    path = db.data_dir / FULL[0]
+    copy = records.frags(22, 23)[0].replace(records[22].id.encode(), b"sg_byhand").replace(b'"n22"', b'"by hand"')
+    path.write_bytes(path.read_bytes()[: -len(b"\n]\n")] + b",\n" + copy + b"\n]\n")
+    with pytest.raises(StoreUnavailable, match="changed while it was being read"):
+        records[0]
+    assert fresh.get(small, "sg_byhand").title == "by hand"
+
+
+def test_the_cache_folder_ignores_itself_and_is_never_backed_up(db):
+    cache = db.data_dir / ".cache"
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert sorted(p.relative_to(cache).as_posix() for p in cache.rglob("*.ids")) == [f"{rel}.ids" for rel in sorted(FULL)]
+    assert not [p for p in _data_files(db.data_dir) if ".cache" in Path(p).parts]
+
+
+def test_a_write_after_a_restart_keeps_every_record(db):
+    ids = [r.id for r in db.list(small)]
+    fresh = Storage(db.data_dir)
+    with fresh.transaction("t_seg") as tx:
+        tx.update(small, ids[3], {"title": "three"})
+        tx.add(small, {"title": "n23"})
+    again = Storage(db.data_dir)
+    assert [r.title for r in again.list(small)] == [f"n{i}" for i in range(23)][:3] + ["three"] + [f"n{i}" for i in range(4, 24)]
