@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.core_gov.errors import StoreUnavailable
-from app.core_gov.storage import Storage, formats, select
+from app.core_gov.storage import Storage, formats, search, select
 from app.core_gov.storage.archive import _data_files
 
 from .models import small
@@ -146,3 +146,33 @@ def test_a_write_after_a_restart_keeps_every_record(db):
         tx.add(small, {"title": "n23"})
     again = Storage(db.data_dir)
     assert [r.title for r in again.list(small)] == [f"n{i}" for i in range(23)][:3] + ["three"] + [f"n{i}" for i in range(4, 24)]
+
+
+def test_filters_and_searches_after_a_restart_use_the_saved_indexes(db, parsed):
+    expected = [r.id for r in db.list(small) if r.count == 2]
+    found = [r.id for r in search(db.list(small), "n1", ("title",))]
+    assert len(select(db.list(small), {"count": 2})) == len(expected)  # made once, and saved
+
+    fresh = Storage(db.data_dir)
+    parsed.clear()
+    assert len(select(fresh.list(small), {"count": 2})) == len(expected)
+    assert len(search(fresh.list(small), "n1", ("title",))) == len(found)
+    assert parsed == [LAST]  # no full segment read to answer them
+    assert [r.id for r in select(fresh.list(small), {"count": 2})] == expected  # the records themselves are read for the answer
+
+
+def test_saved_indexes_are_unused_once_their_file_changes(db):
+    assert len(select(db.list(small), {"title": "n6"})) == 1
+    path = db.data_dir / FULL[1]
+    path.write_bytes(path.read_bytes().replace(b'"title": "n6"', b'"title": "six"'))
+    fresh = Storage(db.data_dir)
+    assert len(select(fresh.list(small), {"title": "n6"})) == 0
+    assert [r.title for r in select(fresh.list(small), {"title": "six"})] == ["six"]
+
+
+def test_a_planted_index_sidecar_is_ignored(db):
+    assert len(select(db.list(small), {"count": 1})) == 6
+    for cached in (db.data_dir / ".cache" / "t_seg").glob("*.values"):
+        key = cached.read_bytes().split(b',"value"')[0]
+        cached.write_bytes(key + b',"value":[[1,2,3]]}')
+    assert len(select(Storage(db.data_dir).list(small), {"count": 1})) == 6

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar, overloa
 import orjson
 import pydantic_core
 
-from . import commit, files
+from . import commit, files, sidecar
 from .formats import Seg
 from .records import Collection, Record, matches
 
@@ -325,9 +325,38 @@ def _parsed(seg: Seg, j: int, model: type[Record]) -> dict[str, Any]:
         raise
 
 
+def _saved(seg: Seg, kind: str) -> None:
+    """Take the indexes of a kind ("values", "text") saved beside a full segment's file, once."""
+    if seg.source is None or ("saved", kind) in seg.derived:
+        return
+    seg.derived[("saved", kind)] = True
+    found: dict[Any, Any] = {}
+    try:
+        for key, value in sidecar.read(seg.source[0], seg.rel, kind, seg.source[1]) or ():
+            if kind == "values":
+                found[("values", key[0], key[1])] = {v: int(bits, 16) for v, bits in value}
+            else:
+                found[("text", tuple(key))] = (value[0], value[1])
+    except (TypeError, ValueError, IndexError):
+        return  # not a sidecar this store wrote: the indexes are made from the records
+    seg.derived.update(found)
+
+
+def _save(seg: Seg, kind: str) -> None:
+    """Keep a full segment's indexes of a kind for the next start (``sidecar``)."""
+    if seg.source is None:
+        return
+    if kind == "values":
+        found = [[[k[1], k[2]], [[v, format(bits, "x")] for v, bits in index.items()]] for k, index in seg.derived.items() if k[0] == "values"]
+    else:
+        found = [[list(k[1]), list(text)] for k, text in seg.derived.items() if k[0] == "text"]
+    sidecar.write(seg.source[0], seg.rel, kind, seg.source[1], found)
+
+
 def _bitmaps(seg: Seg, wanted: list[tuple[str, bool]], model: type[Record]) -> list[dict[Any, int]]:
     """For each (field, folded): value -> bitmap of the segment's records holding it (a list
     field: each of its items). Fields not indexed yet are indexed in one pass over the records."""
+    _saved(seg, "values")
     missing = [w for w in wanted if ("values", *w) not in seg.derived]
     if missing:
         for (name, folded), column in zip(missing, _columns(seg, [name for name, _ in missing], model)):
@@ -338,6 +367,7 @@ def _bitmaps(seg: Seg, wanted: list[tuple[str, bool]], model: type[Record]) -> l
                         v = v.casefold() if folded and isinstance(v, str) else v
                         index[v] = index.get(v, 0) | 1 << j
             seg.derived[("values", name, folded)] = index
+        _save(seg, "values")
     return [seg.derived[("values", *w)] for w in wanted]
 
 
@@ -345,6 +375,7 @@ def _text(seg: Seg, fields: tuple[str, ...], model: type[Record]) -> tuple[str, 
     """The segment's searched fields, folded, one line a record (fields apart by \\x1f), and
     where each line starts."""
     key = ("text", fields)
+    _saved(seg, "text")
     if key not in seg.derived:
         lines = ["\x1f".join(v.casefold() for v in row if isinstance(v, str)) for row in zip(*_columns(seg, list(fields), model))]
         starts, at = [], 0
@@ -352,6 +383,7 @@ def _text(seg: Seg, fields: tuple[str, ...], model: type[Record]) -> tuple[str, 
             starts.append(at)
             at += len(line) + 1
         seg.derived[key] = ("\n".join(lines), starts)
+        _save(seg, "text")
     return seg.derived[key]
 
 

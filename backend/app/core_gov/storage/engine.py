@@ -302,7 +302,7 @@ class Storage:
                 if isinstance(d, Collection):
                     seg = self._backed(part, key, formats.parse_segment(d, part.relpath, part.number, data))
                     self.resident.touch(seg, key[1])
-                    if len(seg) >= d.segment_size:  # a full segment: kept until changed
+                    if seg.source is not None:
                         sidecar.write(self.data_dir, part.relpath, "ids", key, seg.ids)
                     fresh = Loaded(key, seg)
                 elif isinstance(d, Singleton):
@@ -320,8 +320,10 @@ class Storage:
         return ids if isinstance(ids, list) and all(isinstance(i, str) for i in ids) else None
 
     def _backed(self, part: Part, key: tuple[int, int, int], seg: Seg) -> Seg:
-        """Let the segment read its records from its file when it does not hold them."""
+        """Let the segment read its records from its file when it does not hold them; a full
+        one (rewritten only when changed) also keeps its ids and indexes in sidecars."""
         seg.reread = lambda seg: self._reread(part, key, seg)
+        seg.source = (self.data_dir, key) if len(seg) >= part.d.segment_size else None  # type: ignore[attr-defined]
         return seg
 
     def _reread(self, part: Part, key: tuple[int, int, int], seg: Seg) -> list[bytes]:
@@ -338,7 +340,7 @@ class Storage:
         assert snap is not None
         if snap[0] != key:
             self._cache.pop(part, None)
-            seg.derived, seg.models, seg.unchecked = {}, None, fresh.unchecked
+            seg.derived, seg.models, seg.unchecked, seg.source = {}, None, fresh.unchecked, None
         self.resident.touch(seg, snap[0][1])
         return fresh.frags
 

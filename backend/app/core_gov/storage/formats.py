@@ -74,7 +74,7 @@ class Seg:
     is reported (503) before it could be served or overwritten. Never changed once cached: a
     transaction changes a copy."""
 
-    __slots__ = ("number", "rel", "ids", "_frags", "reread", "models", "unchecked", "derived", "_index")
+    __slots__ = ("number", "rel", "ids", "_frags", "reread", "source", "models", "unchecked", "derived", "_index")
 
     def __init__(self, number: int, rel: str, ids: list[str], frags: list[bytes] | None, models: list[Record | None] | None = None, checked: bool = True):
         self.number = number
@@ -84,6 +84,9 @@ class Seg:
         # Set by the engine on a segment backed by an unchanged file: how to read its records
         # again after they were let go (``release``) or when it was made from its ids alone.
         self.reread: Callable[["Seg"], list[bytes]] | None = None
+        # A full segment's data dir and its file's stat key: its ids and indexes are saved beside
+        # the data (``sidecar``) for the next start, valid while the file keeps that key.
+        self.source: tuple[Any, tuple[int, int, int]] | None = None
         self.models = models
         self.unchecked: bytearray | None = None if checked else bytearray(b"\x01") * len(ids)
         self.derived: dict[Any, Any] = {}  # indexes made from the records (collection.py); a copy starts without
