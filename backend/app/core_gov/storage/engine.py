@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
+import hashlib
 import os
 import threading
 import time
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
+import orjson
 from pydantic import BaseModel
 
 from ..errors import NotFound, StoreCorrupt, StoreUnavailable
@@ -49,6 +52,16 @@ RESIDENT_BYTES = 256 << 20
 # Collections with more segments than this stat their older segments at most once a sweep.
 ALWAYS_STATTED = 16
 SWEEP_SECONDS = 1.0
+
+
+@functools.cache
+def _schema(model: type[BaseModel]) -> str | None:
+    """A fingerprint of what a model accepts: records validated under another one are validated
+    again (after an upgrade, say)."""
+    try:
+        return hashlib.sha256(orjson.dumps(model.model_json_schema(), option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    except Exception:  # a model without a JSON schema: its records are validated after each start
+        return None
 
 
 @dataclass
@@ -200,8 +213,11 @@ class Storage:
         history is not held. Deep (for `valhalla verify`): every record and log line validated."""
         if isinstance(d, Collection):
             for seg in self._records(d).segs:
-                if deep:
-                    seg.check(d.model)
+                if deep:  # every record, even those a sidecar says were valid (a disk can rot)
+                    Seg(seg.number, seg.rel, seg.ids, seg.frags, None, checked=False).check(d.model)
+                    if seg.unchecked is not None:
+                        seg.unchecked = None
+                        self._save_ids(Part(d, seg.number), seg)
             return []
         if isinstance(d, Log):
             if deep:
@@ -290,8 +306,8 @@ class Storage:
         d = part.d
         if isinstance(d, Log) and not parse:
             fresh = self._log_extent(d, path, cached, locked)
-        elif isinstance(d, Collection) and key is not None and (ids := self._sidecar_ids(part, key)) is not None:
-            fresh = Loaded(key, self._backed(part, key, Seg(part.number, part.relpath, ids, None, checked=False)))
+        elif isinstance(d, Collection) and key is not None and (saved := self._saved_ids(part, key)) is not None:
+            fresh = Loaded(key, self._backed(part, key, Seg(part.number, part.relpath, saved[0], None, checked=saved[1])))
         else:
             snap = files.read_snapshot(path)
             if snap is None:
@@ -302,8 +318,7 @@ class Storage:
                 if isinstance(d, Collection):
                     seg = self._backed(part, key, formats.parse_segment(d, part.relpath, part.number, data))
                     self.resident.touch(seg, key[1])
-                    if seg.source is not None:
-                        sidecar.write(self.data_dir, part.relpath, "ids", key, seg.ids)
+                    self._save_ids(part, seg)
                     fresh = Loaded(key, seg)
                 elif isinstance(d, Singleton):
                     fresh = Loaded(key, formats.parse_singleton(d, data))
@@ -315,9 +330,22 @@ class Storage:
         self._cache[part] = fresh
         return fresh
 
-    def _sidecar_ids(self, part: Part, key: tuple[int, int, int]) -> list[str] | None:
-        ids = sidecar.read(self.data_dir, part.relpath, "ids", key)
-        return ids if isinstance(ids, list) and all(isinstance(i, str) for i in ids) else None
+    def _saved_ids(self, part: Part, key: tuple[int, int, int]) -> tuple[list[str], bool] | None:
+        """A full segment's ids as saved beside it, and whether every record was validated (by
+        this version of the model) when they were saved."""
+        saved = sidecar.read(self.data_dir, part.relpath, "ids", key)
+        if not (isinstance(saved, dict) and isinstance(ids := saved.get("ids"), list) and all(isinstance(i, str) for i in ids)):
+            return None
+        schema = _schema(part.d.model)  # type: ignore[attr-defined]
+        return ids, schema is not None and saved.get("valid") == schema
+
+    def _save_ids(self, part: Part, seg: Seg) -> None:
+        """Keep a full segment's ids for the next start, and that its records are all valid once
+        they are (a segment this store wrote, or one `valhalla verify` read through): its first
+        write after a restart then validates none of them again."""
+        if seg.source is not None:
+            valid = _schema(part.d.model) if seg.unchecked is None else None  # type: ignore[attr-defined]
+            sidecar.write(self.data_dir, seg.rel, "ids", seg.source[1], {"ids": seg.ids, "valid": valid})
 
     def _backed(self, part: Part, key: tuple[int, int, int], seg: Seg) -> Seg:
         """Let the segment read its records from its file when it does not hold them; a full
@@ -618,6 +646,7 @@ class Storage:
             if isinstance(view.value, Seg) and key is not None:
                 self.warm.touch(view.value)
                 self.resident.touch(self._backed(part, key, view.value), key[1])
+                self._save_ids(part, view.value)
         for d in {p.d for p in changes.views if isinstance(p.d, Collection)}:
             view = self._views.get(d)
             if view is not None:  # the reads' view, with the segments just written
