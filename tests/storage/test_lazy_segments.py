@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import orjson
 import pytest
 
 from app.core_gov.errors import StoreCorrupt, StoreUnavailable
@@ -53,7 +54,10 @@ def test_a_restart_reads_only_the_segments_a_read_answers_from(db, parsed):
 
     assert fresh.get(small, ids[12]).title == "n12"
     assert fresh.raw(small, ids[7]) == db.raw(small, ids[7])
-    assert parsed == [LAST, FULL[2], FULL[1]]
+    assert fresh.list(small).frags(3, 9) == db.list(small).frags(3, 9)
+    assert [r.title for r in fresh.list(small)[8:11]] == ["n8", "n9", "n10"]
+    assert parsed == [LAST]  # each record was read alone from its file, where the sidecar says it is
+    assert not any(seg.resident for seg in fresh.list(small).segs[:4])
 
 
 def test_the_ready_check_after_a_restart_parses_no_full_segment(db, parsed):
@@ -223,3 +227,14 @@ def test_verify_validates_every_record_whatever_the_sidecars_say(db, validated):
     assert fresh.check(small) == []  # the shallow check trusts the sidecar
     with pytest.raises(StoreCorrupt, match="count"):
         fresh.check(small, deep=True)
+
+
+def test_a_sidecar_with_wrong_positions_never_serves_another_record(db):
+    cached = db.data_dir / ".cache" / f"{FULL[1]}.ids"
+    saved = orjson.loads(cached.read_bytes())
+    spans = saved["value"]["spans"]
+    saved["value"]["spans"] = [spans[0], *spans[2:], spans[-1] + (spans[-1] - spans[-2])][: len(spans) - 1] + [spans[-1]]
+    cached.write_bytes(orjson.dumps(saved))
+    fresh = Storage(db.data_dir)
+    assert [r.title for r in fresh.list(small)[5:10]] == ["n5", "n6", "n7", "n8", "n9"]
+    assert fresh.list(small).frags(5, 10) == db.list(small).frags(5, 10)

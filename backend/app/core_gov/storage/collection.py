@@ -145,7 +145,6 @@ class Records(Sequence[R]):
         return self.segs[lo], i - self._starts[lo]
 
     def _model(self, seg: Seg, j: int) -> R:
-        seg.check(self.model, j, j + 1)
         models = seg.models
         if models is None:
             models = [None] * len(seg)
@@ -154,9 +153,10 @@ class Records(Sequence[R]):
                 self._warm.touch(seg)
         elif self._warm is not None:
             self._warm.touch(seg)
+        seg.check(self.model, j, j + 1)  # keeps the model it makes in seg.models
         rec = models[j]
         if rec is None:
-            rec = models[j] = self.model.model_validate_json(seg.frags[j])
+            rec = models[j] = self.model.model_validate_json(seg.items(j, j + 1)[0])
         return rec  # type: ignore[return-value]
 
     @overload
@@ -190,7 +190,7 @@ class Records(Sequence[R]):
             seg, j = self._locate(i)
             take = min(len(seg) - j, stop - i)
             seg.check(self.model, j, j + take)  # never answer a record that was not validated
-            out += seg.frags[j : j + take]
+            out += seg.items(j, j + take)
             i += take
         return out
 
@@ -266,7 +266,7 @@ class Selection(Records[R]):
         out = []
         for seg, j in self._picks(start, stop):
             seg.check(self.model, j, j + 1)
-            out.append(seg.frags[j])
+            out += seg.items(j, j + 1)
         return out
 
 

@@ -16,6 +16,7 @@ import hashlib
 import os
 import threading
 import time
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, TypeVar
@@ -163,7 +164,7 @@ class Storage:
             raise NotFound(f"{d.model.__name__} {record_id} not found")
         seg, pos = found
         seg.check(d.model, pos, pos + 1)
-        return seg.frags[pos]
+        return seg.items(pos, pos + 1)[0]
 
     def read(self, d: Singleton[S]) -> S:
         tx = self._tx_for(d)
@@ -307,7 +308,9 @@ class Storage:
         if isinstance(d, Log) and not parse:
             fresh = self._log_extent(d, path, cached, locked)
         elif isinstance(d, Collection) and key is not None and (saved := self._saved_ids(part, key)) is not None:
-            fresh = Loaded(key, self._backed(part, key, Seg(part.number, part.relpath, saved[0], None, checked=saved[1])))
+            seg = Seg(part.number, part.relpath, saved[0], None, checked=saved[1])
+            seg.spans = saved[2]
+            fresh = Loaded(key, self._backed(part, key, seg))
         else:
             snap = files.read_snapshot(path)
             if snap is None:
@@ -330,14 +333,18 @@ class Storage:
         self._cache[part] = fresh
         return fresh
 
-    def _saved_ids(self, part: Part, key: tuple[int, int, int]) -> tuple[list[str], bool] | None:
-        """A full segment's ids as saved beside it, and whether every record was validated (by
-        this version of the model) when they were saved."""
+    def _saved_ids(self, part: Part, key: tuple[int, int, int]) -> tuple[list[str], bool, "array[int]"] | None:
+        """A full segment's ids as saved beside it, whether every record was validated (by this
+        version of the model) when they were saved, and where each record starts in the file."""
         saved = sidecar.read(self.data_dir, part.relpath, "ids", key)
-        if not (isinstance(saved, dict) and isinstance(ids := saved.get("ids"), list) and all(isinstance(i, str) for i in ids)):
+        try:
+            ids, spans = saved["ids"], array("q", saved["spans"])  # type: ignore[index]
+        except (TypeError, KeyError, OverflowError):
+            return None
+        if not (isinstance(ids, list) and all(isinstance(i, str) for i in ids) and len(spans) == len(ids) + 1 and spans[-1] == key[1] - 1):
             return None
         schema = _schema(part.d.model)  # type: ignore[attr-defined]
-        return ids, schema is not None and saved.get("valid") == schema
+        return ids, schema is not None and saved.get("valid") == schema, spans
 
     def _save_ids(self, part: Part, seg: Seg) -> None:
         """Keep a full segment's ids for the next start, and that its records are all valid once
@@ -345,12 +352,14 @@ class Storage:
         write after a restart then validates none of them again."""
         if seg.source is not None:
             valid = _schema(part.d.model) if seg.unchecked is None else None  # type: ignore[attr-defined]
-            sidecar.write(self.data_dir, seg.rel, "ids", seg.source[1], {"ids": seg.ids, "valid": valid})
+            if seg.spans is not None:
+                sidecar.write(self.data_dir, seg.rel, "ids", seg.source[1], {"ids": seg.ids, "valid": valid, "spans": seg.spans.tolist()})
 
     def _backed(self, part: Part, key: tuple[int, int, int], seg: Seg) -> Seg:
         """Let the segment read its records from its file when it does not hold them; a full
         one (rewritten only when changed) also keeps its ids and indexes in sidecars."""
         seg.reread = lambda seg: self._reread(part, key, seg)
+        seg.read_span = lambda start, stop: files.read_span(self.data_dir / part.relpath, key, start, stop)
         seg.source = (self.data_dir, key) if len(seg) >= part.d.segment_size else None  # type: ignore[attr-defined]
         return seg
 
@@ -368,7 +377,7 @@ class Storage:
         assert snap is not None
         if snap[0] != key:
             self._cache.pop(part, None)
-            seg.derived, seg.models, seg.unchecked, seg.source = {}, None, fresh.unchecked, None
+            seg.derived, seg.models, seg.unchecked, seg.source, seg.spans = {}, None, fresh.unchecked, None, None
         self.resident.touch(seg, snap[0][1])
         return fresh.frags
 
@@ -644,6 +653,7 @@ class Storage:
             key = files.stat_key(self.data_dir / part.relpath)
             self._cache[part] = Loaded(key, view.value, size=view.size)
             if isinstance(view.value, Seg) and key is not None:
+                view.value.spans = formats.spans_of(view.value.frags)  # the file is its records joined
                 self.warm.touch(view.value)
                 self.resident.touch(self._backed(part, key, view.value), key[1])
                 self._save_ids(part, view.value)

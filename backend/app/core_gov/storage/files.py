@@ -140,6 +140,21 @@ def read_snapshot(path: Path) -> tuple[tuple[int, int, int], bytes] | None:
     return (st.st_mtime_ns, st.st_size, st.st_ino), data
 
 
+def read_span(path: Path, key: tuple[int, int, int], start: int, stop: int) -> bytes | None:
+    """Bytes [start, stop) of the file while its stat key is ``key``; None once it changed."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if (st.st_mtime_ns, st.st_size, st.st_ino) != key:
+            return None
+        return os.pread(fd, stop - start, start)
+    finally:
+        os.close(fd)
+
+
 def read_tail(path: Path, known: tuple[int, int] | None) -> tuple[tuple[int, int, int], int, bytes] | None:
     """A log's stat key and its bytes from an offset to the end: from ``known``'s size when
     ``known`` (inode, size) still describes a prefix of this file, else from the start of the

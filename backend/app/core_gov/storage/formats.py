@@ -10,6 +10,7 @@ used ones (``Storage`` bounds how many), and re-made from the bytes when needed.
 from __future__ import annotations
 
 import re
+from array import array
 from typing import Any, Callable, Iterable, Sequence
 
 import orjson
@@ -74,7 +75,7 @@ class Seg:
     is reported (503) before it could be served or overwritten. Never changed once cached: a
     transaction changes a copy."""
 
-    __slots__ = ("number", "rel", "ids", "_frags", "reread", "source", "models", "unchecked", "derived", "_index")
+    __slots__ = ("number", "rel", "ids", "_frags", "reread", "spans", "read_span", "source", "models", "unchecked", "derived", "_index")
 
     def __init__(self, number: int, rel: str, ids: list[str], frags: list[bytes] | None, models: list[Record | None] | None = None, checked: bool = True):
         self.number = number
@@ -84,6 +85,11 @@ class Seg:
         # Set by the engine on a segment backed by an unchanged file: how to read its records
         # again after they were let go (``release``) or when it was made from its ids alone.
         self.reread: Callable[["Seg"], list[bytes]] | None = None
+        # Where each record starts in the file (and where one more would), when the file is
+        # exactly the records joined as this store writes them; with ``read_span`` (set by the
+        # engine), a few records are read from the file without reading all of it.
+        self.spans: array[int] | None = None
+        self.read_span: Callable[[int, int], bytes | None] | None = None
         # A full segment's data dir and its file's stat key: its ids and indexes are saved beside
         # the data (``sidecar``) for the next start, valid while the file keeps that key.
         self.source: tuple[Any, tuple[int, int, int]] | None = None
@@ -103,6 +109,21 @@ class Seg:
             assert self.reread is not None, f"{self.rel}: records let go without a way to read them again"
             frags = self._frags = self.reread(self)
         return frags
+
+    def items(self, start: int, stop: int) -> list[bytes]:
+        """The serialised records in [start, stop): from memory, else only their bytes from the
+        file (one read) while it is unchanged, else the whole file again."""
+        frags, spans = self._frags, self.spans
+        if frags is None and spans is not None and self.read_span is not None and start < stop:
+            base = spans[start]
+            data = self.read_span(base, spans[stop] - 2)
+            if data is not None:
+                found = [data[spans[i] - base : spans[i + 1] - 2 - base] for i in range(start, stop)]
+                # Each is one whole record opening with its id, as the store writes it; else the
+                # whole file is read (a sidecar that disagrees with its file is never trusted).
+                if all(_one_item(item, rid) for item, rid in zip(found, self.ids[start:stop])):
+                    return found
+        return self.frags[start:stop]
 
     @property
     def resident(self) -> bool:
@@ -127,11 +148,13 @@ class Seg:
         if unchecked is None:
             return
         stop = len(self.ids) if stop is None else stop
-        frags = self.frags
+        if not any(unchecked[start:stop]):
+            return
+        frags = self.items(start, stop)
         for i in range(start, stop):
             if unchecked[i]:
                 try:
-                    rec = model.model_validate_json(frags[i])
+                    rec = model.model_validate_json(frags[i - start])
                 except ValidationError as e:
                     raise StoreCorrupt(self.rel, *validation_position(i, {"id": self.ids[i]}, e)) from None
                 if self.models is not None:
@@ -199,7 +222,9 @@ def parse_segment(d: Collection, rel: str, number: int, data: bytes) -> Seg:
         ids = _canonical_ids(data, len(frags))
         if ids is not None:
             _require_unique(rel, ids)
-            return Seg(number, rel, ids, frags, None, checked=False)
+            seg = Seg(number, rel, ids, frags, None, checked=False)
+            seg.spans = spans_of(frags)
+            return seg
     raw = parse_json(rel, data)
     if not isinstance(raw, list):
         raise StoreCorrupt(rel, "top level", "expected a JSON array of records")
@@ -211,6 +236,20 @@ def parse_segment(d: Collection, rel: str, number: int, data: bytes) -> Seg:
         ids.append(rid)
     _require_unique(rel, ids)
     return Seg(number, rel, ids, [files.array_item(item) for item in raw], None, checked=False)
+
+
+def _one_item(item: bytes, rid: str) -> bool:
+    return item.startswith(b'  {\n    "id": "%s"' % rid.encode()) and item.endswith(b"\n  }") and _ITEM_BREAK not in item
+
+
+def spans_of(frags: Sequence[bytes]) -> "array[int]":
+    """Where each record starts in the file ``files.join_array(frags)`` writes, and where the
+    next would ("[\n", then the records apart by ",\n")."""
+    spans, at = array("q", [2]), 2
+    for frag in frags:
+        at += len(frag) + 2
+        spans.append(at)
+    return spans
 
 
 def _utf8(data: bytes) -> bool:
