@@ -1,10 +1,12 @@
 """`scripts/bench --sizes 1000,100000,1000000`: deals at real sizes (issue 18).
 
 For each N: preload N deals of about 900 B (written as files, or through the CSV import with
-`--preload csv`), then three launches of `valhalla serve` on that data dir, each ended by SIGKILL:
-1. /core/health after launch, the first read, then each phase over HTTP, RSS now and at peak;
+`--preload csv`), then four launches of `valhalla serve` on that data dir, each ended by SIGKILL:
+1. /core/health after launch, the first read (of files this server never read), then each phase
+   over HTTP, RSS now and at peak;
 2. a restart: the first write, then every acknowledged create and patch looked up;
-3. a restart: /core/ready.
+3. a restart: the first read;
+4. a restart: /core/ready.
 """
 
 from __future__ import annotations
@@ -84,6 +86,10 @@ def bench_size(n: int, levels: list[int], seconds: float, how: str, keep: bool) 
         missing = ledger.missing(http_lookup(server.base, ONE), "asking_price")
     print(f"  restart: /core/health after {out['restart_health_s']:.2f} s, first write {ms(out['first_write_s'])}")
     with valhalla(data_dir) as server:
+        out["restart_read_s"], first = server.timed("GET", ONE.format(id=ids[len(ids) // 2]))
+        first.raise_for_status()
+        print(f"  restart: /core/health after {server.started_s:.2f} s, first read {ms(out['restart_read_s'])}")
+    with valhalla(data_dir) as server:
         out["ready_s"], r = server.timed("GET", "/core/ready")
         print(f"  restart: /core/health after {server.started_s:.2f} s, /core/ready {ms(out['ready_s'])} ({r.status_code})")
     print(f"  durability: {ledger.summary(missing)} after SIGKILL and restart")
@@ -111,7 +117,8 @@ SUMMARY = [
     ("RSS peak", "peak_mb", "{:,.0f} MB", "≤ 1.2 GB at 1M"),
     ("preload", "preload_s", "{:.1f} s", "CSV import ≤ 60 s at 1M"),
     ("/core/health after launch", "health_s", "{:.2f} s", "≤ 1 s"),
-    ("first read after restart", "first_read_s", "{:.3f} s", "≤ 3 s"),
+    ("first read after launch", "first_read_s", "{:.3f} s", ""),
+    ("first read after restart", "restart_read_s", "{:.3f} s", "≤ 3 s"),
     ("first write after restart", "first_write_s", "{:.3f} s", "≤ 2× patch p50"),
     ("/core/ready after restart", "ready_s", "{:.3f} s", "≤ 2 s"),
 ]
