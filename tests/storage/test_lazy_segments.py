@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from app.core_gov.errors import StoreCorrupt, StoreUnavailable
-from app.core_gov.storage import Storage, formats, search, select
+from app.core_gov.storage import Storage, formats, per_segment, search, select
 from app.core_gov.storage.archive import _data_files
 
 from .models import small
@@ -238,3 +238,14 @@ def test_a_sidecar_with_wrong_positions_never_serves_another_record(db):
     fresh = Storage(db.data_dir)
     assert [r.title for r in fresh.list(small)[5:10]] == ["n5", "n6", "n7", "n8", "n9"]
     assert fresh.list(small).frags(5, 10) == db.list(small).frags(5, 10)
+
+
+def test_a_figure_of_stored_columns_after_a_restart_reads_no_full_segment(db, parsed):
+    def total(cols):
+        return sum(cols.values["count"])
+
+    assert sum(per_segment(db.list(small), total, ("count",))) == sum(i % 4 for i in range(23))
+    fresh = Storage(db.data_dir)
+    parsed.clear()
+    assert sum(per_segment(fresh.list(small), total, ("count",))) == sum(i % 4 for i in range(23))
+    assert parsed == [LAST]

@@ -13,7 +13,7 @@ import functools
 import re
 import tempfile
 from dataclasses import dataclass
-from typing import IO, Any, Iterable, Iterator, Sequence
+from typing import IO, Any, Iterable, Iterator, NamedTuple, Sequence
 
 import pydantic_core
 from pydantic import ValidationError
@@ -23,7 +23,7 @@ from ..errors import Conflict, InvalidField, require_start
 from ..fields import combine_by_currency, country_of, subtotals_by_currency
 from ..property import service as property_service
 from ..regression import service as regression_service
-from ..storage import Records, Storage, Transaction, actor, archive, per_segment, search, select
+from ..storage import Columns, Records, Storage, Transaction, actor, archive, per_segment, search, select
 from . import store
 from .schemas import (
     DEAL_STARTS, Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, ImportResult,
@@ -77,29 +77,46 @@ def activities(db: Storage, deal_id: str) -> list[Activity]:
     return [a for a in db.entries(store.activities) if a.deal_id == deal_id]
 
 
-def _value(d: Deal) -> float:
+def _value(d: "Deal | _Summed") -> float:
     return d.offer_amount if d.offer_amount is not None else (d.asking_price or 0)
 
 
-def _spread(d: Deal) -> float | None:
+def _spread(d: "Deal | _Summed") -> float | None:
     return d.expected_spread
 
 
-def _subtotals(deals: Sequence[Deal]) -> dict[str, Any]:
+class _Summed(NamedTuple):
+    """The stored fields of a deal the summary adds up."""
+
+    id: str
+    stage: str
+    currency: str
+    offer_amount: float | None
+    asking_price: float | None
+    expected_spread: float | None
+
+
+_SUMMED = _Summed._fields[1:]
+_OPEN = {s.value for s in Stage if s not in FINAL}
+
+
+def _subtotals(deals: Columns) -> dict[str, Any]:
     """One segment's share of the summary: counts and per-currency subtotals by stage."""
-    by_stage = {s: [d for d in deals if d.stage is s] for s in Stage}
+    rows = [_Summed(*row) for row in zip(deals.ids, *(deals.values[name] for name in _SUMMED))]
+    by_stage = {s: [d for d in rows if d.stage == s.value] for s in Stage}
     return {
-        "count": len(deals),
+        "count": len(rows),
         "by_stage": {s: (len(found), subtotals_by_currency(found, _value), subtotals_by_currency(found, _spread)) for s, found in by_stage.items()},
-        "spread": subtotals_by_currency(deals, _spread),
-        "open_spread": subtotals_by_currency((d for d in deals if d.stage not in FINAL), _spread),
+        "spread": subtotals_by_currency(rows, _spread),
+        "open_spread": subtotals_by_currency((d for d in rows if d.stage in _OPEN), _spread),
     }
 
 
 def summary(db: Storage) -> DealsSummary:
     """Value of a deal = its offer_amount, else its asking_price; totals per currency. Each
-    segment's subtotals are kept until it changes, so a million deals are summed in parts."""
-    parts = per_segment(db.list(store.deals), _subtotals)
+    segment's subtotals are made from its stored values (no record made a model) and kept until
+    it changes, so a million deals are summed in parts."""
+    parts = per_segment(db.list(store.deals), _subtotals, _SUMMED)
     by_stage = {
         s.value: StageTotals(
             count=sum(p["by_stage"][s][0] for p in parts),

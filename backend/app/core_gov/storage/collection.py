@@ -15,6 +15,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar, overload
 
@@ -297,7 +298,7 @@ def _columns(seg: Seg, names: list[str], model: type[Record]) -> list[list[Any]]
             if value is _UNREAD:
                 if j not in parsed:
                     parsed[j] = _parsed(seg, j, model)
-                column[j] = parsed[j].get(name)
+                column[j] = parsed[j][name] if name in parsed[j] else _default(model, name)
         columns.append(column)
     return columns
 
@@ -317,6 +318,12 @@ def _value(written: bytes) -> Any:
         return _UNREAD
 
 
+def _default(model: type[Record], name: str) -> Any:
+    """What a record written without the field holds (the model's default), as stored."""
+    field = next((f for n, f in model.model_fields.items() if name in (n, f.alias, f.serialization_alias)), None)
+    return None if field is None or field.is_required() else pydantic_core.to_jsonable_python(field.get_default(call_default_factory=True))
+
+
 def _parsed(seg: Seg, j: int, model: type[Record]) -> dict[str, Any]:
     try:
         return orjson.loads(seg.frags[j])
@@ -325,18 +332,27 @@ def _parsed(seg: Seg, j: int, model: type[Record]) -> dict[str, Any]:
         raise
 
 
+# How each kind of index is kept in its sidecar (key and value as JSON) and taken back.
+_KEPT: dict[str, tuple[Callable[[tuple, Any], Any], Callable[[Any], tuple[tuple, Any]]]] = {
+    "values": (
+        lambda k, index: [[k[1], k[2]], [[v, format(bits, "x")] for v, bits in index.items()]],
+        lambda e: (("values", e[0][0], e[0][1]), {v: int(bits, 16) for v, bits in e[1]}),
+    ),
+    "text": (lambda k, text: [list(k[1]), list(text)], lambda e: (("text", tuple(e[0])), (e[1][0], e[1][1]))),
+    "columns": (lambda k, column: [k[1], column], lambda e: (("columns", e[0]), list(e[1]))),
+}
+
+
 def _saved(seg: Seg, kind: str) -> None:
-    """Take the indexes of a kind ("values", "text") saved beside a full segment's file, once."""
+    """Take the indexes of a kind saved beside a full segment's file, once."""
     if seg.source is None or ("saved", kind) in seg.derived:
         return
     seg.derived[("saved", kind)] = True
     found: dict[Any, Any] = {}
     try:
-        for key, value in sidecar.read(seg.source[0], seg.rel, kind, seg.source[1]) or ():
-            if kind == "values":
-                found[("values", key[0], key[1])] = {v: int(bits, 16) for v, bits in value}
-            else:
-                found[("text", tuple(key))] = (value[0], value[1])
+        for entry in sidecar.read(seg.source[0], seg.rel, kind, seg.source[1]) or ():
+            key, value = _KEPT[kind][1](entry)
+            found[key] = value
     except (TypeError, ValueError, IndexError):
         return  # not a sidecar this store wrote: the indexes are made from the records
     seg.derived.update(found)
@@ -344,13 +360,20 @@ def _saved(seg: Seg, kind: str) -> None:
 
 def _save(seg: Seg, kind: str) -> None:
     """Keep a full segment's indexes of a kind for the next start (``sidecar``)."""
-    if seg.source is None:
-        return
-    if kind == "values":
-        found = [[[k[1], k[2]], [[v, format(bits, "x")] for v, bits in index.items()]] for k, index in seg.derived.items() if k[0] == "values"]
-    else:
-        found = [[list(k[1]), list(text)] for k, text in seg.derived.items() if k[0] == "text"]
-    sidecar.write(seg.source[0], seg.rel, kind, seg.source[1], found)
+    if seg.source is not None:
+        keep = _KEPT[kind][0]
+        sidecar.write(seg.source[0], seg.rel, kind, seg.source[1], [keep(k, v) for k, v in seg.derived.items() if k[0] == kind])
+
+
+def _stored_columns(seg: Seg, names: tuple[str, ...], model: type[Record]) -> dict[str, list[Any]]:
+    """Fields of every record of the segment as stored (JSON values), kept like the indexes."""
+    _saved(seg, "columns")
+    missing = [n for n in names if ("columns", n) not in seg.derived]
+    if missing:
+        for name, column in zip(missing, _columns(seg, missing, model)):
+            seg.derived[("columns", name)] = column
+        _save(seg, "columns")
+    return {n: seg.derived[("columns", n)] for n in names}
 
 
 def _bitmaps(seg: Seg, wanted: list[tuple[str, bool]], model: type[Record]) -> list[dict[Any, int]]:
@@ -400,16 +423,33 @@ def _found_in(seg: Seg, fields: tuple[str, ...], needle: str, model: type[Record
 _UNMADE: Any = object()
 
 
-def per_segment(records: Sequence[T], make: Callable[[Sequence[T]], Any]) -> list[Any]:
+@dataclass(frozen=True)
+class Columns:
+    """Some fields of a run of records as stored (JSON values: an enum is its value, a time its
+    text), by field name, and the records' ids."""
+
+    ids: Sequence[str]
+    values: dict[str, list[Any]]
+
+    @classmethod
+    def of(cls, records: Iterable[Record], names: tuple[str, ...]) -> "Columns":
+        records = list(records)
+        return cls([r.id for r in records], {n: [pydantic_core.to_jsonable_python(getattr(r, n)) for r in records] for n in names})
+
+
+def per_segment(records: Sequence[T], make: Callable[[Any], Any], fields: tuple[str, ...] | None = None) -> list[Any]:
     """``make`` of each segment's records, kept on the segment, so a figure over a large
-    collection (totals by stage, say) is made again only for the segments a write changed."""
+    collection (totals by stage, say) is made again only for the segments a write changed.
+    With ``fields``, ``make`` is given those fields as ``Columns`` instead, read off the stored
+    bytes without making a model and kept beside a full segment's file for the next start."""
     if not isinstance(records, Records) or isinstance(records, Selection):
-        return [make(records)]
+        return [make(records if fields is None else Columns.of(records, fields))]
     out = []
     for seg in records.segs:
         value = seg.derived.get(("per_segment", make), _UNMADE)
         if value is _UNMADE:
-            value = seg.derived[("per_segment", make)] = make(Records(records.model, [seg], records._warm))
+            made = Records(records.model, [seg], records._warm) if fields is None else Columns(seg.ids, _stored_columns(seg, fields, records.model))
+            value = seg.derived[("per_segment", make)] = make(made)
         out.append(value)
     return out
 
