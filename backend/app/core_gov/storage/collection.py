@@ -16,6 +16,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar, overload
 
@@ -61,9 +62,12 @@ def split_oversized(data_dir: Path, size: int = Collection.segment_size) -> list
 
 
 def segment_numbers(d: Collection, names: Sequence[str]) -> list[int]:
-    """The segment numbers of ``d`` among a folder's file names, ascending."""
-    pattern = re.compile(rf"^{re.escape(d.name)}\.(\d{{6}})\.json$")
-    found = sorted(int(m.group(1)) for name in names if (m := pattern.match(name)) and int(m.group(1)) > 1)
+    """The segment numbers of ``d`` among a folder's file names (``name.000002.json``, ...), ascending."""
+    prefix, width = f"{d.name}.", len(d.name) + 1
+    found = sorted(
+        n for name in names
+        if len(name) == width + 11 and name.startswith(prefix) and name.endswith(".json") and name[width : width + 6].isascii() and name[width : width + 6].isdigit() and (n := int(name[width : width + 6])) > 1
+    )
     return ([1] if f"{d.name}.json" in names else []) + found
 
 
@@ -125,12 +129,9 @@ class Records(Sequence[R]):
         self.model = model
         self.segs = tuple(segs)
         self._warm = warm
-        starts, total = [], 0
-        for seg in self.segs:
-            starts.append(total)
-            total += len(seg)
-        self._starts = starts
-        self._len = total
+        starts = list(accumulate(map(len, self.segs), initial=0))
+        self._starts = starts[:-1]
+        self._len = starts[-1]
 
     def __len__(self) -> int:
         return self._len

@@ -219,11 +219,15 @@ def _settle_one_file(folder: Path, temp: re.Match[str]) -> None:
     files.fsync_dir(folder)
 
 
-def recover(data_dir: Path, module: str) -> None:
+def recover(data_dir: Path, module: str) -> list[str]:
     """Roll forward committed manifests in this module's folder; drop uncommitted ones and
-    orphan temp files. Call with the module's lock held."""
+    orphan temp files. Call with the module's lock held. Returns the folder's names after."""
     folder = data_dir / module
-    listed = sorted(os.listdir(folder))
+    with os.scandir(folder) as found:
+        entries = [(e.name, e.is_dir()) for e in found]
+    listed = sorted(name for name, _ in entries)
+    if not any(n.startswith(".") and (n.startswith(files.MANIFEST_PREFIX) or n.endswith(files.TMP_SUFFIX)) for n in listed) and not any(d for _, d in entries):
+        return listed  # nothing a crash could have left (the usual case: one listing)
     for name in (n for n in listed if n.startswith(files.MANIFEST_PREFIX)):
         path = folder / name
         try:
@@ -249,6 +253,7 @@ def recover(data_dir: Path, module: str) -> None:
         for name in names:
             if name.startswith(".") and name.endswith(files.TMP_SUFFIX):
                 os.unlink(os.path.join(root, name))  # no committed manifest names it: its writer died before committing
+    return os.listdir(folder)
 
 
 def _apply(data_dir: Path, manifest: dict, appended: bytes, module: str) -> None:

@@ -82,6 +82,7 @@ class _Module:
     commit_lock: threading.Lock = field(default_factory=threading.Lock)
     file_lock: Any = None
     file_held: bool = False
+    listed: bool = False  # the folder listing was taken under the file lock, held since
     batch: Batch | None = None
     inflight: Batch | None = None
 
@@ -489,7 +490,7 @@ class Storage:
         the reads see (``_records``, not statted one by one); the transaction re-reads under
         the lock each segment it reads a record from or changes. The folder is listed afresh,
         so a segment another process added is never missed."""
-        numbers = set(self._numbers(d, fresh=True))
+        numbers = set(self._numbers(d, fresh=not self._module(d.module).listed))
         newest: dict[int, Seg] = {}
         for batch in self._pending(mod) if mod is not None else ():
             for part, view in batch.changes.views.items():
@@ -567,16 +568,20 @@ class Storage:
         mod.file_lock.acquire()
         mod.file_held = True
         try:
-            commit.recover(self.data_dir, mod.name)
+            names = commit.recover(self.data_dir, mod.name)
         except BaseException:
             self._release_if_idle(mod)
             raise
+        # While the lock is held only this process changes the folder, and each of its commits
+        # updates the listing: transactions need not list it again.
+        self._listings[mod.name] = (files.stat_key(mod.path), names)
+        mod.listed = True
 
     def _release_if_idle(self, mod: _Module) -> None:
         """Let other processes in once nothing is open or being written (thread_lock held)."""
         if mod.file_held and mod.batch is None and mod.inflight is None:
             mod.file_lock.release()
-            mod.file_held = False
+            mod.file_held = mod.listed = False
 
     @contextlib.contextmanager
     def locked(self, *modules: str) -> Iterator[None]:
@@ -663,16 +668,25 @@ class Storage:
                 by_number = {seg.number: seg for seg in view.segs}
                 by_number.update((p.number, v.value) for p, v in changes.views.items() if p.d is d)
                 self._views[d] = Records(d.model, [by_number[n] for n in sorted(by_number)], self.warm)
-        for module in {p.d.module for p in changes.views}:
-            self._relist_after_own_write(module)
+        written: dict[str, list[str]] = {}
+        for part in changes.views:
+            written.setdefault(part.d.module, []).append(part.relpath.split("/", 1)[1])
+        for module, names in written.items():
+            self._relist_after_own_write(module, names)
 
-    def _relist_after_own_write(self, module: str) -> None:
+    def _relist_after_own_write(self, module: str, written: list[str]) -> None:
         """After a commit, under the module's lock: the folder changed only by this commit, so
-        collections swept before it stay swept (their files not written are as they were)."""
-        before = self._listings.pop(module, (None,))[0]
+        collections swept before it stay swept (their files not written are as they were), and
+        a listing taken under the lock gains the files written rather than being taken again."""
+        before, names = self._listings.pop(module, (None, None))
         folder = self.data_dir / module
+        if self._module(module).listed and names is not None:
+            known = set(names)
+            names = names + [n for n in written if n not in known and "/" not in n]
+        else:
+            names = os.listdir(folder)
         key = files.stat_key(folder)
-        self._listings[module] = (key, os.listdir(folder))
+        self._listings[module] = (key, names)
         for d, (swept, at) in list(self._swept.items()):
             if d.module == module and swept == before and before is not None:
                 self._swept[d] = (key, at)
