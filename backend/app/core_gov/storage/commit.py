@@ -223,10 +223,9 @@ def recover(data_dir: Path, module: str) -> list[str]:
     """Roll forward committed manifests in this module's folder; drop uncommitted ones and
     orphan temp files. Call with the module's lock held. Returns the folder's names after."""
     folder = data_dir / module
-    with os.scandir(folder) as found:
-        entries = [(e.name, e.is_dir()) for e in found]
-    listed = sorted(name for name, _ in entries)
-    if not any(n.startswith(".") and (n.startswith(files.MANIFEST_PREFIX) or n.endswith(files.TMP_SUFFIX)) for n in listed) and not any(d for _, d in entries):
+    listed = sorted(os.listdir(folder))
+    left = any(n.startswith(".") and (n.startswith(files.MANIFEST_PREFIX) or n.endswith(files.TMP_SUFFIX)) for n in listed)
+    if not left and not any("." not in n and os.path.isdir(folder / n) for n in listed):  # data files all have a suffix
         return listed  # nothing a crash could have left (the usual case: one listing)
     for name in (n for n in listed if n.startswith(files.MANIFEST_PREFIX)):
         path = folder / name
@@ -253,7 +252,7 @@ def recover(data_dir: Path, module: str) -> list[str]:
         for name in names:
             if name.startswith(".") and name.endswith(files.TMP_SUFFIX):
                 os.unlink(os.path.join(root, name))  # no committed manifest names it: its writer died before committing
-    return os.listdir(folder)
+    return sorted(os.listdir(folder))
 
 
 def _apply(data_dir: Path, manifest: dict, appended: bytes, module: str) -> None:

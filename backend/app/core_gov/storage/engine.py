@@ -9,6 +9,7 @@ every transaction that queued meanwhile.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import contextvars
 import functools
@@ -488,17 +489,20 @@ class Storage:
     def _staging(self, mod: _Module | None, d: Collection) -> list[Seg]:
         """The segments a transaction starts from: those of batches not yet durable, else those
         the reads see (``_records``, not statted one by one); the transaction re-reads under
-        the lock each segment it reads a record from or changes. The folder is listed afresh,
-        so a segment another process added is never missed."""
-        numbers = set(self._numbers(d, fresh=not self._module(d.module).listed))
+        the lock each segment it reads a record from or changes. The folder is listed afresh
+        unless listed under the lock held since, so a segment another process added is never
+        missed."""
+        listed = self._numbers(d, fresh=not self._module(d.module).listed)
         newest: dict[int, Seg] = {}
         for batch in self._pending(mod) if mod is not None else ():
             for part, view in batch.changes.views.items():
                 if part.d is d:
                     newest[part.number] = view.value
-        numbers.update(newest)
-        seen = {seg.number: seg for seg in self._records(d).segs} if numbers else {}
-        return [newest.get(n) or seen.get(n) or self._load(Part(d, n), locked=True).value for n in sorted(numbers)]
+        segs = self._records(d).segs if listed else ()
+        if not newest and len(segs) == len(listed) and (not segs or (segs[0].number, segs[-1].number) == (listed[0], listed[-1])):
+            return list(segs)  # the reads' segments are those listed (the usual case, a thousand at 1M)
+        seen = {seg.number: seg for seg in segs}
+        return [newest.get(n) or seen.get(n) or self._load(Part(d, n), locked=True).value for n in sorted({*listed, *newest})]
 
     def _view(self, mod: _Module, part: Part, parse: bool) -> Loaded:
         """The newest state of a file: the open batch's, else the in-flight batch's, else disk."""
@@ -574,6 +578,9 @@ class Storage:
             raise
         # While the lock is held only this process changes the folder, and each of its commits
         # updates the listing: transactions need not list it again.
+        before = self._listings.get(mod.name)
+        if before is not None and before[1] == names:
+            names = before[1]  # unchanged since this process last listed it: what was made from it stands
         self._listings[mod.name] = (files.stat_key(mod.path), names)
         mod.listed = True
 
@@ -682,9 +689,15 @@ class Storage:
         folder = self.data_dir / module
         if self._module(module).listed and names is not None:
             known = set(names)
-            names = names + [n for n in written if n not in known and "/" not in n]
+            added = sorted({n for n in written if n not in known and "/" not in n})
+            old, names = names, list(names)
+            for name in added:
+                bisect.insort(names, name)  # kept sorted, as recovery lists it
+            for d, (seen, numbers) in list(self._numbers_seen.items()):
+                if seen is old:  # its segment numbers, plus any segment just created
+                    self._numbers_seen[d] = (names, sorted({*numbers, *segment_numbers(d, added)}) if added else numbers)
         else:
-            names = os.listdir(folder)
+            names = sorted(os.listdir(folder))
         key = files.stat_key(folder)
         self._listings[module] = (key, names)
         for d, (swept, at) in list(self._swept.items()):
