@@ -165,9 +165,10 @@ class Seg:
 
     def thaw(self, model: type[Record]) -> "Seg":
         """A private copy for a transaction to change (every record of it validated first)."""
+        frags = self.frags  # the whole file, read once (not record by record)
         self.check(model)
         models = list(self.models) if self.models is not None else [None] * len(self.ids)
-        return Seg(self.number, self.rel, list(self.ids), list(self.frags), models)
+        return Seg(self.number, self.rel, list(self.ids), list(frags), models)
 
     def put(self, pos: int | None, rec: Record, frag: bytes) -> None:
         """Replace the record at ``pos``, or append it, with its serialised form (a thawed copy only)."""
