@@ -249,3 +249,30 @@ def test_a_figure_of_stored_columns_after_a_restart_reads_no_full_segment(db, pa
     parsed.clear()
     assert sum(per_segment(fresh.list(small), total, ("count",))) == sum(i % 4 for i in range(23))
     assert parsed == [LAST]
+
+
+def test_a_large_transaction_keeps_one_staged_segment_in_memory(tmp_path):
+    """A bulk add spools each full segment it fills until the commit copies it into place."""
+    db = Storage(tmp_path / "data")
+    with db.transaction("t_seg") as tx:
+        for i in range(23):
+            tx.add(small, {"title": f"n{i}", "count": i % 4})
+        staged = tx.list(small).segs
+        assert [seg.resident for seg in staged] == [False, False, False, False, True]
+        assert [r.title for r in tx.list(small)[3:7]] == ["n3", "n4", "n5", "n6"]  # read back from the spool
+        tx.update(small, tx.list(small)[6].id, {"title": "six"})  # a spooled segment changed again
+        tx.add_many(small, [{"title": "m0", "body": "", "count": 0, "tags": []}] * 4)
+    on_disk = [r.title for r in Storage(db.data_dir).list(small)]
+    assert on_disk == [f"n{i}" for i in range(6)] + ["six"] + [f"n{i}" for i in range(7, 23)] + ["m0"] * 4
+    assert [r.title for r in db.list(small)] == on_disk
+
+
+def test_a_failed_large_transaction_writes_nothing(tmp_path):
+    db = Storage(tmp_path / "data")
+    with pytest.raises(RuntimeError):
+        with db.transaction("t_seg") as tx:
+            for i in range(12):
+                tx.add(small, {"title": f"n{i}"})
+            raise RuntimeError("the body fails after spooling two segments")
+    assert not (db.data_dir / "t_seg").exists() or not list((db.data_dir / "t_seg").glob("items*.json"))
+    assert len(db.list(small)) == 0

@@ -664,11 +664,15 @@ class Storage:
         for part, view in changes.views.items():
             key = files.stat_key(self.data_dir / part.relpath)
             self._cache[part] = Loaded(key, view.value, size=view.size)
-            if isinstance(view.value, Seg) and key is not None:
-                view.value.spans = formats.spans_of(view.value.frags)  # the file is its records joined
-                self.warm.touch(view.value)
-                self.resident.touch(self._backed(part, key, view.value), key[1])
-                self._save_ids(part, view.value)
+            seg = view.value
+            if isinstance(seg, Seg) and key is not None:
+                if seg.spans is None:
+                    seg.spans = formats.spans_of(seg.frags)  # the file is its records joined
+                self.warm.touch(seg)
+                self._backed(part, key, seg)
+                if seg.resident:
+                    self.resident.touch(seg, key[1])
+                self._save_ids(part, seg)
         for d in {p.d for p in changes.views if isinstance(p.d, Collection)}:
             view = self._views.get(d)
             if view is not None:  # the reads' view, with the segments just written

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -172,7 +172,7 @@ class Seg:
 
     def put(self, pos: int | None, rec: Record, frag: bytes) -> None:
         """Replace the record at ``pos``, or append it, with its serialised form (a thawed copy only)."""
-        self.derived = {}  # indexes made from the records before this change
+        self._detach()
         if pos is None:
             self.ids.append(rec.id)
             self.frags.append(frag)
@@ -184,9 +184,16 @@ class Seg:
             self.models[pos] = rec  # type: ignore[index]
 
     def remove(self, pos: int) -> None:
+        self._detach()
         del self.ids[pos], self.frags[pos], self.models[pos]  # type: ignore[union-attr]
-        self.derived = {}
         self._index = None
+
+    def _detach(self) -> None:
+        """Before a change: the records in memory become the only copy (no file holds them
+        as changed), and the indexes made before are dropped."""
+        self.frags  # noqa: B018 (read back if they were let go)
+        self.derived = {}
+        self.spans = self.read_span = self.reread = None
 
 
 _ITEM_BREAK = b"\n  },\n  {"
@@ -276,8 +283,20 @@ def seed_segment(d: Collection, rel: str, now: Any) -> Seg:
     return Seg(1, rel, [m.id for m in models], [files.array_item(m.model_dump()) for m in models], list(models))
 
 
-def serialise_segment(seg: Seg) -> Iterable[bytes]:
-    return files.join_array(seg.frags)
+def serialise_segment(seg: Seg) -> Iterator[bytes]:
+    """The file's bytes, made when written; a segment whose records were let go is copied from
+    where it is kept (a transaction's spool), never held whole in memory again."""
+    if not seg.resident and seg.spans is not None and seg.read_span is not None and len(seg):
+        data = seg.read_span(0, seg.spans[-1] + 1)
+        if data is not None:
+            yield data
+            return
+    yield from files.join_array(seg.frags)
+
+
+def cut(data: bytes, spans: Sequence[int]) -> list[bytes]:
+    """The records of a segment file laid out as ``spans`` says (``spans_of``)."""
+    return [data[spans[i] : spans[i + 1] - 2] for i in range(len(spans) - 1)]
 
 
 # ---------------------------------------------------------------------------- other kinds

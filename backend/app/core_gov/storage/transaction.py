@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
+import tempfile
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -102,9 +104,30 @@ class _StagedCollection:
         self.thawed: set[int] = set()
         self._reread = reread
         self._fresh: set[int] = set()
+        self._spool: IO[bytes] | None = None  # full staged segments, until the commit
 
     def view(self) -> Records:
         return Records(self.d.model, self.segs, None)
+
+    def _spool_out(self, seg: Seg) -> None:
+        """Keep a full staged segment in a temporary file until the commit copies it into place,
+        and let its records and models go (read back from there if the body reads them)."""
+        if self._spool is None:
+            self._spool = tempfile.TemporaryFile(prefix="valhalla-staged-")
+        spool = self._spool
+        offset = spool.seek(0, os.SEEK_END)
+        for piece in files.join_array(seg.frags):
+            spool.write(piece)
+        spool.flush()
+        spans = seg.spans = formats.spans_of(seg.frags)
+
+        def read_span(start: int, stop: int) -> bytes:
+            return os.pread(spool.fileno(), stop - start, offset + start)
+
+        seg.read_span = read_span
+        seg.reread = lambda seg: formats.cut(read_span(0, spans[-1] + 1), spans)
+        seg.models = [None] * len(seg)
+        seg.release()
 
     def fresh(self, i: int) -> Seg:
         seg = self.segs[i]
@@ -145,11 +168,10 @@ class _StagedCollection:
 
     def tail(self) -> Seg:
         """The segment a new record goes to: the last one, or a new one once it is full (the
-        full one then drops its models, re-made from its bytes if read: a large import holds
-        models for one segment, not for every record)."""
+        full one is then spooled: a large import holds one segment in memory, not every record)."""
         if not self.segs or len(self.segs[-1]) >= self.d.segment_size:
             if self.segs and self.segs[-1].number in self.thawed:
-                self.segs[-1].models = [None] * len(self.segs[-1])
+                self._spool_out(self.segs[-1])
             number = self.segs[-1].number + 1 if self.segs else 1
             self.segs.append(Seg(number, Part(self.d, number).relpath, [], [], []))
             self.thawed.add(number)
