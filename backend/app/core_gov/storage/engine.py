@@ -343,7 +343,7 @@ class Storage:
             ids, spans = saved["ids"], array("q", saved["spans"])  # type: ignore[index]
         except (TypeError, KeyError, OverflowError):
             return None
-        if not (isinstance(ids, list) and all(isinstance(i, str) for i in ids) and len(spans) == len(ids) + 1 and spans[-1] == key[1] - 1):
+        if not (isinstance(ids, list) and set(map(type, ids)) <= {str} and len(spans) == len(ids) + 1 and spans[-1] == key[1] - 1):
             return None
         schema = _schema(part.d.model)  # type: ignore[attr-defined]
         return ids, schema is not None and saved.get("valid") == schema, spans
