@@ -276,3 +276,15 @@ def test_a_failed_large_transaction_writes_nothing(tmp_path):
             raise RuntimeError("the body fails after spooling two segments")
     assert not (db.data_dir / "t_seg").exists() or not list((db.data_dir / "t_seg").glob("items*.json"))
     assert len(db.list(small)) == 0
+
+
+def test_a_record_changed_by_hand_after_it_was_let_go_is_checked_before_it_is_answered(db):
+    fresh = Storage(db.data_dir)
+    fresh.resident.budget = 1
+    records = fresh.list(small)
+    assert [r.title for r in records[0:5]] == [f"n{i}" for i in range(5)]  # the first segment checked
+    records[22]  # and let go
+    path = db.data_dir / FULL[0]
+    path.write_bytes(path.read_bytes().replace(b'"count": 1', b'"count": "lots"'))  # same ids, a bad value
+    with pytest.raises(StoreCorrupt, match="count"):
+        records.frags(0, 5)

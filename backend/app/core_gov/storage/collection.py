@@ -155,10 +155,12 @@ class Records(Sequence[R]):
                 self._warm.touch(seg)
         elif self._warm is not None:
             self._warm.touch(seg)
-        seg.check(self.model, j, j + 1)  # keeps the model it makes in seg.models
         rec = models[j]
         if rec is None:
-            rec = models[j] = self.model.model_validate_json(seg.items(j, j + 1)[0])
+            frag = seg.check(self.model, j, j + 1)[0]  # keeps the model it makes in seg.models
+            rec = models[j]
+            if rec is None:
+                rec = models[j] = self.model.model_validate_json(frag)
         return rec  # type: ignore[return-value]
 
     @overload
@@ -191,8 +193,7 @@ class Records(Sequence[R]):
         while i < stop:
             seg, j = self._locate(i)
             take = min(len(seg) - j, stop - i)
-            seg.check(self.model, j, j + take)  # never answer a record that was not validated
-            out += seg.items(j, j + take)
+            out += seg.check(self.model, j, j + take)  # never answer a record that was not validated
             i += take
         return out
 
@@ -267,8 +268,7 @@ class Selection(Records[R]):
     def frags(self, start: int = 0, stop: int | None = None) -> list[bytes]:
         out = []
         for seg, j in self._picks(start, stop):
-            seg.check(self.model, j, j + 1)
-            out += seg.items(j, j + 1)
+            out += seg.check(self.model, j, j + 1)
         return out
 
 

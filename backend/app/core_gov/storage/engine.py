@@ -165,8 +165,7 @@ class Storage:
         if found is None:
             raise NotFound(f"{d.model.__name__} {record_id} not found")
         seg, pos = found
-        seg.check(d.model, pos, pos + 1)
-        return seg.items(pos, pos + 1)[0]
+        return seg.check(d.model, pos, pos + 1)[0]
 
     def read(self, d: Singleton[S]) -> S:
         tx = self._tx_for(d)

@@ -141,16 +141,15 @@ class Seg:
             index = self._index = {rid: i for i, rid in enumerate(self.ids)}
         return index.get(record_id)
 
-    def check(self, model: type[Record], start: int = 0, stop: int | None = None) -> None:
-        """Validate the records in [start, stop) not validated yet (StoreCorrupt naming the
-        file and record otherwise); the models made are kept while the segment holds models."""
-        unchecked = self.unchecked
-        if unchecked is None:
-            return
+    def check(self, model: type[Record], start: int = 0, stop: int | None = None) -> list[bytes]:
+        """The serialised records in [start, stop), those not validated yet validated first
+        (StoreCorrupt naming the file and record otherwise): what is answered is what was
+        checked, read once. The models made are kept while the segment holds models."""
         stop = len(self.ids) if stop is None else stop
-        if not any(unchecked[start:stop]):
-            return
         frags = self.items(start, stop)
+        unchecked = self.unchecked  # after the read: a file changed since is checked whole again
+        if unchecked is None or not any(unchecked[start:stop]):
+            return frags
         for i in range(start, stop):
             if unchecked[i]:
                 try:
@@ -162,6 +161,7 @@ class Seg:
                 unchecked[i] = 0
         if not any(unchecked):
             self.unchecked = None
+        return frags
 
     def thaw(self, model: type[Record]) -> "Seg":
         """A private copy for a transaction to change (every record of it validated first)."""
