@@ -15,6 +15,7 @@ import os
 import tempfile
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import orjson
@@ -98,8 +99,9 @@ class _StagedCollection:
     at a million records); every segment it reads a record from or changes is re-read under
     the lock first (``fresh``), so a hand edit saved meanwhile is used, never overwritten."""
 
-    def __init__(self, d: Collection, segs: Sequence[Seg], reread: Callable[[int], Seg]):
+    def __init__(self, d: Collection, segs: Sequence[Seg], reread: Callable[[int], Seg], folder: Path):
         self.d = d
+        self.folder = folder
         self.segs = list(segs)
         self.thawed: set[int] = set()
         self._reread = reread
@@ -113,7 +115,7 @@ class _StagedCollection:
         """Keep a full staged segment in a temporary file until the commit copies it into place,
         and let its records and models go (read back from there if the body reads them)."""
         if self._spool is None:
-            self._spool = tempfile.TemporaryFile(prefix="valhalla-staged-")
+            self._spool = tempfile.TemporaryFile(dir=self.folder)  # on the data's disk (not a RAM /tmp), unnamed
         spool = self._spool
         offset = spool.seek(0, os.SEEK_END)
         for piece in files.join_array(seg.frags):
@@ -246,7 +248,7 @@ class Transaction:
         if staged is None:
             self._held(d)
             segs = self._segments(d)
-            staged = self._collections[d] = _StagedCollection(d, segs, lambda number: self._cached(Part(d, number)).value)
+            staged = self._collections[d] = _StagedCollection(d, segs, lambda number: self._cached(Part(d, number)).value, self.storage.data_dir / d.module)
             if not segs and d.seed is not None:  # no file yet: the seeded rows are the state
                 staged.segs = [formats.seed_segment(d, Part(d).relpath, self.now)]
                 staged.reread_done(1)
