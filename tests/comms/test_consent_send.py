@@ -114,3 +114,22 @@ def test_check_says_which_consent_would_allow_it(client, live, dncl):
     assert after["dncl_exemption"]["expires_at"] == "2026-07-05T04:00:00Z"  # valid through 2026-07-04, Toronto
     email = client.get("/core/comms/suppressions/check", params={"to": "Jane@Example.com"}).json()
     assert (email["casl_consent"]["code"], email["dncl_exemption"]) == ("no_consent", None)
+
+
+def test_a_send_reads_consents_under_the_consent_lock(client, live, identity, monkeypatch):
+    """A withdrawal at the same instant as a send either lands first (the send is refused) or
+    after the send's commit: never between the send's consent check and its commit."""
+    from app.core_gov.comms import drafts
+    from app.core_gov.storage import engine
+
+    held = []
+    real = drafts.send_refusal
+
+    def spy(db, channel, to, at):
+        held.append(engine._current.get().modules)
+        return real(db, channel, to, at)
+
+    monkeypatch.setattr(drafts, "send_refusal", spy)
+    record_consent(client, "(416) 555-0199")
+    assert send(client, make_draft(client)["id"]).status_code == 200
+    assert held and "consent" in held[0]

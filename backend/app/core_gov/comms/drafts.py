@@ -129,7 +129,8 @@ def mark_sent(db: Storage, draft_id: str, data: MarkSent) -> Draft:
     suppressed (list dncl) unless a valid DNCL exemption; no_consent / consent_expired
     (email/SMS/DM); sender_identity_missing (email/SMS); outside_contact_window (or the
     policy's other refusal) unless override_reason.
-    The draft update and the send-log line are one commit."""
+    The draft update and the send-log line are one commit, with the consent ledger held: a
+    withdrawal lands before the check or after the send, never between."""
     golive_service.require_execution_allowed(db)
     seen = db.get(store.drafts, draft_id)
     window = None
@@ -137,7 +138,7 @@ def mark_sent(db: Storage, draft_id: str, data: MarkSent) -> Draft:
         window = market_service.can_contact(
             db, province=seen.province, channel=WINDOW_CHANNEL[seen.channel], market=_window_market(db, seen), at=db.now(), to=seen.to,
         )
-    with db.transaction("comms") as tx:
+    with db.transaction("comms", "consent") as tx:
         d = tx.get(store.drafts, draft_id)
         if d.version != seen.version:
             raise Conflict("draft_changed", f"draft {d.id} changed while being sent; retry", current_version=d.version)
