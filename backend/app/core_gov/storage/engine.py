@@ -12,25 +12,22 @@ from __future__ import annotations
 import bisect
 import contextlib
 import contextvars
-import functools
-import hashlib
 import os
 import threading
 import time
-from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
-import orjson
 from pydantic import BaseModel
 
 from ..errors import NotFound, StoreCorrupt, StoreUnavailable
-from . import commit, files, formats, sidecar
+from . import commit, files, formats
 from .clock import Clock, SystemClock
-from .collection import Records, Resident, Warm, segment_filename, segment_numbers
+from .collection import Records, Warm, segment_filename, segment_numbers
 from .formats import NOT_READ, Seg
+from .segments import SegmentFiles
 from .records import REGISTRY, Collection, Descriptor, Entry, Log, Record, Singleton, TextFile, audit_log
 from .transaction import Batch, Changes, Loaded, Part, Transaction, actor
 
@@ -47,23 +44,9 @@ _current: contextvars.ContextVar["Transaction | None"] = contextvars.ContextVar(
 # from their bytes when read). Small data sets stay whole; large ones keep what is in use.
 WARM_RECORDS = 20_000
 
-# Bytes of segment files whose records stay in memory, across all collections (the others keep
-# their ids and indexes, and read their records from the file when asked).
-RESIDENT_BYTES = 256 << 20
-
 # Collections with more segments than this stat their older segments at most once a sweep.
 ALWAYS_STATTED = 16
 SWEEP_SECONDS = 1.0
-
-
-@functools.cache
-def _schema(model: type[BaseModel]) -> str | None:
-    """A fingerprint of what a model accepts: records validated under another one are validated
-    again (after an upgrade, say)."""
-    try:
-        return hashlib.sha256(orjson.dumps(model.model_json_schema(), option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-    except Exception:  # a model without a JSON schema: its records are validated after each start
-        return None
 
 
 @dataclass
@@ -108,7 +91,8 @@ class Storage:
         self._modules: dict[str, _Module] = {}
         self._modules_lock = threading.Lock()
         self.warm = Warm(WARM_RECORDS)
-        self.resident = Resident(RESIDENT_BYTES)
+        self.segments = SegmentFiles(self.data_dir, lambda part: self._cache.pop(part, None))
+        self.resident = self.segments.resident
         # Since start: durable writes, and the transactions they carried (group commit shares one).
         self.stats = {"commits": 0, "transactions": 0}
         self._roll_forward_interrupted_commits()
@@ -217,9 +201,7 @@ class Storage:
             for seg in self._records(d).segs:
                 if deep:  # every record, even those a sidecar says were valid (a disk can rot)
                     Seg(seg.number, seg.rel, seg.ids, seg.frags, None, checked=False).check(d.model)
-                    if seg.unchecked is not None:
-                        seg.unchecked = None
-                        self._save_ids(Part(d, seg.number), seg)
+                    self.segments.verified(Part(d, seg.number), seg)
             return []
         if isinstance(d, Log):
             if deep:
@@ -308,10 +290,8 @@ class Storage:
         d = part.d
         if isinstance(d, Log) and not parse:
             fresh = self._log_extent(d, path, cached, locked)
-        elif isinstance(d, Collection) and key is not None and (saved := self._saved_ids(part, key)) is not None:
-            seg = Seg(part.number, part.relpath, saved[0], None, checked=saved[1])
-            seg.spans = saved[2]
-            fresh = Loaded(key, self._backed(part, key, seg))
+        elif isinstance(d, Collection) and key is not None and (seg := self.segments.from_sidecar(part, key)) is not None:
+            fresh = Loaded(key, seg)
         else:
             snap = files.read_snapshot(path)
             if snap is None:
@@ -320,10 +300,7 @@ class Storage:
             else:
                 key, data = snap
                 if isinstance(d, Collection):
-                    seg = self._backed(part, key, formats.parse_segment(d, part.relpath, part.number, data))
-                    self.resident.touch(seg, key[1])
-                    self._save_ids(part, seg)
-                    fresh = Loaded(key, seg)
+                    fresh = Loaded(key, self.segments.parsed(part, key, data))
                 elif isinstance(d, Singleton):
                     fresh = Loaded(key, formats.parse_singleton(d, data))
                 elif isinstance(d, TextFile):
@@ -333,54 +310,6 @@ class Storage:
                     fresh = self._log_end(path, key, entries, valid, len(data), locked)
         self._cache[part] = fresh
         return fresh
-
-    def _saved_ids(self, part: Part, key: tuple[int, int, int]) -> tuple[list[str], bool, "array[int]"] | None:
-        """A full segment's ids as saved beside it, whether every record was validated (by this
-        version of the model) when they were saved, and where each record starts in the file."""
-        saved = sidecar.read(self.data_dir, part.relpath, "ids", key)
-        try:
-            ids, spans = saved["ids"], array("q", saved["spans"])  # type: ignore[index]
-        except (TypeError, KeyError, OverflowError):
-            return None
-        if not (isinstance(ids, list) and set(map(type, ids)) <= {str} and len(spans) == len(ids) + 1 and spans[-1] == key[1] - 1):
-            return None
-        schema = _schema(part.d.model)  # type: ignore[attr-defined]
-        return ids, schema is not None and saved.get("valid") == schema, spans
-
-    def _save_ids(self, part: Part, seg: Seg) -> None:
-        """Keep a full segment's ids for the next start, and that its records are all valid once
-        they are (a segment this store wrote, or one `valhalla verify` read through): its first
-        write after a restart then validates none of them again."""
-        if seg.source is not None:
-            valid = _schema(part.d.model) if seg.unchecked is None else None  # type: ignore[attr-defined]
-            if seg.spans is not None:
-                sidecar.write(self.data_dir, seg.rel, "ids", seg.source[1], {"ids": seg.ids, "valid": valid, "spans": seg.spans.tolist()})
-
-    def _backed(self, part: Part, key: tuple[int, int, int], seg: Seg) -> Seg:
-        """Let the segment read its records from its file when it does not hold them; a full
-        one (rewritten only when changed) also keeps its ids and indexes in sidecars."""
-        seg.reread = lambda seg: self._reread(part, key, seg)
-        seg.read_span = lambda start, stop: files.read_span(self.data_dir / part.relpath, key, start, stop)
-        seg.source = (self.data_dir, key) if len(seg) >= part.d.segment_size else None  # type: ignore[attr-defined]
-        return seg
-
-    def _reread(self, part: Part, key: tuple[int, int, int], seg: Seg) -> list[bytes]:
-        """A segment's records, read again from its file. The file may have changed since the
-        segment was made (another process, a hand edit): the same records in place are used
-        as they are now, with the indexes made before dropped; any other change fails this
-        read (503, try again) and the next one reads the file afresh."""
-        snap = files.read_snapshot(self.data_dir / part.relpath)
-        fresh = None if snap is None else formats.parse_segment(part.d, part.relpath, part.number, snap[1])  # type: ignore[arg-type]
-        if fresh is None or fresh.ids != seg.ids:
-            self._cache.pop(part, None)
-            sidecar.drop(self.data_dir, part.relpath, "ids")
-            raise StoreUnavailable(f"{part.relpath} changed while it was being read; try again")
-        assert snap is not None
-        if snap[0] != key:
-            self._cache.pop(part, None)
-            seg.derived, seg.models, seg.unchecked, seg.source, seg.spans = {}, None, fresh.unchecked, None, None
-        self.resident.touch(seg, snap[0][1])
-        return fresh.frags
 
     def _log_extent(self, d: Log, path: Path, prev: Loaded | None, locked: bool) -> Loaded:
         """A log's length without parsing it, for an append. The lines this process has not seen
@@ -663,15 +592,9 @@ class Storage:
         for part, view in changes.views.items():
             key = files.stat_key(self.data_dir / part.relpath)
             self._cache[part] = Loaded(key, view.value, size=view.size)
-            seg = view.value
-            if isinstance(seg, Seg) and key is not None:
-                if seg.spans is None:
-                    seg.spans = formats.spans_of(seg.frags)  # the file is its records joined
-                self.warm.touch(seg)
-                self._backed(part, key, seg)
-                if seg.resident:
-                    self.resident.touch(seg, key[1])
-                self._save_ids(part, seg)
+            if isinstance(view.value, Seg) and key is not None:
+                self.warm.touch(view.value)
+                self.segments.written(part, key, view.value)
         for d in {p.d for p in changes.views if isinstance(p.d, Collection)}:
             view = self._views.get(d)
             if view is not None:  # the reads' view, with the segments just written
