@@ -4,8 +4,9 @@ appends to the last segment (a new one once it is full) and an update or delete 
 one segment holding the record, so a write costs the size of a segment, not of the collection.
 Small collections are one file, as a person expects.
 
-In memory each segment keeps its records serialised (``formats.Seg``); ``Records`` is the
-read-only sequence modules see, making models only for the records a read touches.
+In memory the recently used segments keep their records serialised (``formats.Seg``), the others
+their ids, record positions and indexes (``Resident``); ``Records`` is the read-only sequence
+modules see, making models only for the records a read touches.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Bytes on disk to values in memory, and back, for each kind of file; or StoreCorrupt naming
 the file and the position. No I/O here.
 
-A collection segment is held as ``Seg``: each record's serialised form (the pretty array item
-written to disk, which is also what an HTTP answer sends) and its id. Each record is validated
-the first time it is read; the models are kept only while the segment is among the recently
-used ones (``Storage`` bounds how many), and re-made from the bytes when needed.
+A collection segment is held as ``Seg``: its records' ids and, while it is among the recently
+used ones, each record's serialised form (the pretty array item written to disk, which is also
+what an HTTP answer sends); otherwise they are read back from the file (``segments.py`` does
+that I/O). Each record is validated the first time it is read; the models are kept only while
+the segment is among the recently used ones (``Storage`` bounds how many), and re-made from the
+bytes when needed.
 """
 
 from __future__ import annotations
@@ -193,7 +195,7 @@ class Seg:
         as changed), and the indexes made before are dropped."""
         self.frags  # noqa: B018 (read back if they were let go)
         self.derived = {}
-        self.spans = self.read_span = self.reread = None
+        self.spans = self.read_span = self.reread = self.source = None
 
 
 _ITEM_BREAK = b"\n  },\n  {"
