@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from . import __version__
-from .core_gov.core_router import build_core_router, core_routes
+from .core_gov.core_router import core_routes, include_core
 from .core_gov.http import CoreMiddleware, add_error_handlers
 from .core_gov.storage import Storage
 from .core_gov.storage.clock import Clock
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.storage = Storage(settings.data_dir, clock, settings.zone)
     app.state.started_at = datetime.now(timezone.utc)
     add_error_handlers(app)
-    app.include_router(build_core_router())
+    include_core(app)
 
     @app.get("/", include_in_schema=False)
     @app.get("/core", include_in_schema=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Callable, Iterator
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
@@ -61,12 +61,13 @@ async def refuse_unknown_query(request: Request) -> None:
         raise InvalidField(("query", unknown), f"unknown query parameter {unknown!r}; {request.method} {request.url.path} {takes}", "unknown_query_parameter")
 
 
-def build_core_router() -> APIRouter:
+def include_core(app: FastAPI) -> None:
+    """Mount every module's routes under /core, each with the unknown-query check. A module's
+    router is included straight into the app: FastAPI builds each route again at every
+    include, and a /core router in between doubled the time the service takes to start."""
     reactions.wire()
-    core = APIRouter(prefix=PREFIX)
     for module in MODULES:
-        core.include_router(module.router, dependencies=[Depends(refuse_unknown_query)])
-    return core
+        app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(refuse_unknown_query)])
 
 
 def core_routes() -> Iterator[tuple[str, str, APIRoute]]:
