@@ -115,7 +115,9 @@ class _StagedCollection:
         """Keep a full staged segment in a temporary file until the commit copies it into place,
         and let its records and models go (read back from there if the body reads them)."""
         if self._spool is None:
-            self._spool = tempfile.TemporaryFile(dir=self.folder)  # on the data's disk (not a RAM /tmp), unnamed
+            # On the data's disk (not a RAM /tmp) and unnamed; should the system name it for an
+            # instant, it is a dot-named temp file that recovery removes.
+            self._spool = tempfile.TemporaryFile(dir=self.folder, prefix=".staged-", suffix=files.TMP_SUFFIX)
         spool = self._spool
         offset = spool.seek(0, os.SEEK_END)
         for piece in files.join_array(seg.frags):
