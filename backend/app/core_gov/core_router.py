@@ -5,12 +5,13 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Callable, Iterator
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.dependencies.models import Dependant
+from fastapi import APIRouter, Depends
 from fastapi.routing import APIRoute
+from starlette._utils import get_route_path
+from starlette.routing import Match, Route, Router
 
 from . import reactions
-from .errors import InvalidField
+from .http import lean_handler, refuse_unknown_query
 
 from . import (
     audit, buyers, closing, comms, consent, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
@@ -35,32 +36,6 @@ def module_name(module: ModuleType) -> str:
     return module.__name__.rsplit(".", 1)[-1]
 
 
-def query_names(dependant: Dependant) -> set[str]:
-    """The query parameters a route declares: its own and its dependencies' (limit, offset, ...)."""
-    names = {param.alias for param in dependant.query_params}
-    for sub in dependant.dependencies:
-        names |= query_names(sub)
-    return names
-
-
-# A route's endpoint -> the query parameters it declares (its own and its dependencies').
-_KNOWN: dict[Callable[..., Any], frozenset[str]] = {}
-
-
-async def refuse_unknown_query(request: Request) -> None:
-    """A misspelt filter must not be ignored (it would answer every record): 422 naming it."""
-    if not request.query_params:
-        return
-    route: APIRoute = request.scope["route"]
-    known = _KNOWN.get(route.endpoint)
-    if known is None:
-        known = _KNOWN[route.endpoint] = frozenset(query_names(route.dependant))
-    unknown = next((name for name in request.query_params if name not in known), None)
-    if unknown is not None:
-        takes = f"takes: {', '.join(sorted(known))}" if known else "takes no query parameters"
-        raise InvalidField(("query", unknown), f"unknown query parameter {unknown!r}; {request.method} {request.url.path} {takes}", "unknown_query_parameter")
-
-
 def build_core_router() -> APIRouter:
     reactions.wire()
     core = APIRouter(prefix=PREFIX)
@@ -75,3 +50,58 @@ def core_routes() -> Iterator[tuple[str, str, APIRoute]]:
         for route in module.router.routes:
             if isinstance(route, APIRoute):
                 yield module_name(module), PREFIX + route.path, route
+
+
+def _start(path: str) -> str:
+    """A path's first two segments ('/core/holdings' of '/core/holdings/hld_1'), or all of a shorter one."""
+    return "/".join(path.split("/", 3)[:3])
+
+
+def _key(route: Any) -> str | None:
+    """The start of every path a route matches, when its template spells it out (a parameter
+    or a mount can match more)."""
+    key = _start(route.path)
+    return key if isinstance(route, Route) and "{" not in key and (key.count("/") == 2 or key == route.path) else None
+
+
+class IndexedRouting:
+    """The app's router matched through an index: a request is tried only against the routes
+    whose template starts with its first two segments (or is its whole path) and those that
+    may match more (a parameter early in the template, a mount), in declaration order; the first full
+    match handles it, as Starlette's walk over all ~200 routes would (which costs a GET on a
+    late module about half its time). Anything else (405, a slash redirect, 404) is left to
+    that walk. GET one and list routes are answered by their ``lean_handler`` when it takes the
+    request. Installed as the router's ``middleware_stack``; rebuilt when routes are added."""
+
+    def __init__(self, router: Router):
+        self.router, self.walk = router, router.app
+        self.indexed = -1
+
+    def _index(self) -> None:
+        routes = self.router.routes
+        entries = [(route, lean_handler(route) if isinstance(route, APIRoute) else None) for route in routes]
+        keys = [_key(route) for route in routes]
+        self.always = [entry for entry, key in zip(entries, keys) if key is None]
+        self.buckets = {key: [e for e, k in zip(entries, keys) if k in (None, key)] for key in set(keys) - {None}}
+        self.indexed = len(routes)
+
+    def match(self, scope: dict) -> tuple[APIRoute | Route, Any, dict] | None:
+        """(route, its lean handler or None, child scope) of the first route that fully matches."""
+        if self.indexed != len(self.router.routes):
+            self._index()
+        for route, lean in self.buckets.get(_start(get_route_path(scope)), self.always):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                return route, lean, child_scope
+        return None
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        found = self.match(scope) if scope["type"] == "http" else None
+        if found is None:
+            return await self.walk(scope, receive, send)
+        route, lean, child_scope = found
+        scope.setdefault("router", self.router)
+        scope["route"] = route
+        scope.update(child_scope)
+        if lean is None or not await lean(scope, receive, send):
+            await route.handle(scope, receive, send)

@@ -7,13 +7,15 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Iterable, Iterator, Sequence, TypeVar
+from typing import Annotated, Any, Awaitable, Callable, Iterable, Iterator, Sequence, TypeVar
+from urllib.parse import parse_qsl
 
 import anyio
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 import pydantic_core
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, StringConstraints
 from starlette.exceptions import HTTPException
@@ -57,14 +59,43 @@ class PageParams:
     offset: int = 0
 
 
+MAX_LIMIT = 1000
+
+
 async def _page(
-    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many records")] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="At most this many records")] = 100,
     offset: Annotated[int, Query(ge=0, description="Skip this many records first")] = 0,
 ) -> PageParams:
     return PageParams(limit, offset)
 
 
 Page = Annotated[PageParams, Depends(_page)]
+
+
+def query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route declares: its own and its dependencies' (limit, offset, ...)."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= query_names(sub)
+    return names
+
+
+# A route's endpoint -> the query parameters it declares (its own and its dependencies').
+_KNOWN: dict[Callable[..., Any], frozenset[str]] = {}
+
+
+async def refuse_unknown_query(request: Request) -> None:
+    """A misspelt filter must not be ignored (it would answer every record): 422 naming it."""
+    if not request.query_params:
+        return
+    route: APIRoute = request.scope["route"]
+    known = _KNOWN.get(route.endpoint)
+    if known is None:
+        known = _KNOWN[route.endpoint] = frozenset(query_names(route.dependant))
+    unknown = next((name for name in request.query_params if name not in known), None)
+    if unknown is not None:
+        takes = f"takes: {', '.join(sorted(known))}" if known else "takes no query parameters"
+        raise InvalidField(("query", unknown), f"unknown query parameter {unknown!r}; {request.method} {request.url.path} {takes}", "unknown_query_parameter")
 
 
 def paginate(response: Response, items: Sequence[T], page: PageParams) -> Any:
@@ -109,6 +140,63 @@ def etag(response: Response, record: T) -> T:
     status code)."""
     response.headers["ETag"] = f'"{record.version}"'  # type: ignore[attr-defined]
     return record
+
+
+# ------------------------------------------------------------------------------ lean reads
+
+_DIGITS = re.compile(r"^[0-9]{1,9}$")
+_PAGE_QUERY = frozenset({"limit", "offset"})
+
+
+def lean_handler(route: APIRoute) -> Callable[[dict, Any, Any], Awaitable[bool]] | None:
+    """GET one and list routes (an async read whose path ends in `_id}`, or that takes `Page`)
+    answered without FastAPI's per-request dependency solving, which costs more than the read
+    itself: the storage, the page, the `Response` and the path's ids are handed straight to the
+    endpoint, whose answer is the Response `one()` or `paginate()` made. The handler returns
+    False, having done nothing, for a request with any query parameter but `limit` and `offset`
+    as plain numbers in range: FastAPI answers that one (a filter, a 422, an unknown parameter).
+    None for any other route."""
+    d = route.dependant
+    subs = {sub.call: sub.name for sub in d.dependencies}
+    paged = _page in subs
+    if (route.methods - {"HEAD"} != {"GET"} or not d.is_coroutine_callable or not (paged or route.path.endswith("_id}"))
+            or not subs.keys() <= {get_storage, _page, refuse_unknown_query}
+            or d.header_params or d.cookie_params or d.body_params or d.request_param_name or d.http_connection_param_name
+            or d.background_tasks_param_name or d.security_scopes_param_name or d.websocket_param_name
+            or any(p.field_info.annotation is not str or p.field_info.metadata for p in d.path_params)
+            or any(p.field_info.is_required() or p.default is not None for p in d.query_params)):
+        return None
+    call, response_name, storage_name, page_name = d.call, d.response_param_name, subs.get(get_storage), subs.get(_page)
+    paths = [(p.name, p.alias) for p in d.path_params]
+    unset = {p.name: None for p in d.query_params}
+
+    async def handle(scope: dict, receive: Any, send: Any) -> bool:
+        values = dict(unset)
+        if page_name:
+            values[page_name] = page = PageParams()
+        if scope["query_string"]:
+            given = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            asked = dict(given)
+            if not paged or len(asked) < len(given) or not asked.keys() <= _PAGE_QUERY or not all(map(_DIGITS.match, asked.values())):
+                return False
+            values[page_name] = page = PageParams(int(asked.get("limit", page.limit)), int(asked.get("offset", page.offset)))
+            if not (1 <= page.limit <= MAX_LIMIT):
+                return False
+        if storage_name:
+            values[storage_name] = scope["app"].state.storage
+        if response_name:
+            values[response_name] = response = Response()
+            del response.headers["content-length"]
+        path_params = scope["path_params"]
+        for name, alias in paths:
+            values[name] = path_params[alias]
+        answer = await call(**values)
+        if not isinstance(answer, Response):
+            raise TypeError(f"GET {route.path} answers one(...) or paginate(...), not {type(answer).__name__}")
+        await answer(scope, receive, send)
+        return True
+
+    return handle
 
 
 class Problem(BaseModel):
@@ -242,6 +330,7 @@ class CoreMiddleware:
         self.max_import = settings.max_import
         self.token = settings.token.encode() if settings.token else None
         self.hosts = settings.hosts
+        self.served: set[str] = set()
         self.origins = frozenset(o.rstrip("/").lower() for o in settings.cors_origins)
         self.rules = [BodyRule.of(path, route) for path, route in routes]
 
@@ -297,7 +386,7 @@ class CoreMiddleware:
         # Only the names this service is reached by: a DNS-rebinding page (its own name resolving
         # to 127.0.0.1) sends its own name, so it can neither read nor write.
         host = headers.get(b"host", b"").decode("latin-1").lower()
-        if host_name(_PORT.sub("", host)) not in self.hosts:
+        if not self._served(host):
             return 400, {"code": "host_not_allowed", "message": (
                 f"Host {host!r} is not served here: use {' or '.join(sorted(self.hosts))} (add a name with VALHALLA_ALLOWED_HOSTS)")}
 
@@ -324,6 +413,17 @@ class CoreMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             return 413, too_large
         return None
+
+    def _served(self, host: str) -> bool:
+        """Whether a Host header (lower case) names this service; the answers for the names
+        served are kept (a client sends the same one on every request)."""
+        if host in self.served:
+            return True
+        if host_name(_PORT.sub("", host)) not in self.hosts:
+            return False
+        if len(self.served) < 64:
+            self.served.add(host)
+        return True
 
     def _stream_limit(self, path: str) -> tuple[int, str] | None:
         """(the most bytes, the 413 message) of a route that streams its body; None for the others."""
