@@ -70,8 +70,8 @@ class IndexedRouting:
     may match more (a parameter early in the template, a mount), in declaration order; the first full
     match handles it, as Starlette's walk over all ~200 routes would (which costs a GET on a
     late module about half its time). Anything else (405, a slash redirect, 404) is left to
-    that walk. GET one and list routes are answered by their ``lean_handler`` when it takes the
-    request. Installed as the router's ``middleware_stack``; rebuilt when routes are added."""
+    that walk. A route with a ``lean_handler`` (GET one, lists, JSON creates and changes) is
+    handed to it. Installed as the router's ``middleware_stack``; rebuilt when routes are added."""
 
     def __init__(self, router: Router):
         self.router, self.walk = router, router.app
@@ -103,5 +103,4 @@ class IndexedRouting:
         scope.setdefault("router", self.router)
         scope["route"] = route
         scope.update(child_scope)
-        if lean is None or not await lean(scope, receive, send):
-            await route.handle(scope, receive, send)
+        await (lean or route.handle)(scope, receive, send)

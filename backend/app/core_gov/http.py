@@ -16,7 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 import pydantic_core
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.routing import APIRoute, serialize_response
+from fastapi.utils import is_body_allowed_for_status_code
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from pydantic import BaseModel, StringConstraints
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, compile_path
@@ -142,59 +146,125 @@ def etag(response: Response, record: T) -> T:
     return record
 
 
-# ------------------------------------------------------------------------------ lean reads
+# ------------------------------------------------------------------------------ lean routes
+# FastAPI solves a route's dependencies anew on every request (reading each declared parameter
+# through several layers), and runs a plain-def route's answer through a second threadpool hop
+# to validate it: together more than a cached read, and a good part of a write besides its
+# commit. The usual routes are served without that, by the rules below; any request they do not
+# cover (a filter, a bad page or body, a header to check) is handed to FastAPI as it was.
 
 _DIGITS = re.compile(r"^[0-9]{1,9}$")
 _PAGE_QUERY = frozenset({"limit", "offset"})
+Handler = Callable[[dict, Any, Any], Awaitable[None]]
 
 
-def lean_handler(route: APIRoute) -> Callable[[dict, Any, Any], Awaitable[bool]] | None:
-    """GET one and list routes (an async read whose path ends in `_id}`, or that takes `Page`)
-    answered without FastAPI's per-request dependency solving, which costs more than the read
-    itself: the storage, the page, the `Response` and the path's ids are handed straight to the
-    endpoint, whose answer is the Response `one()` or `paginate()` made. The handler returns
-    False, having done nothing, for a request with any query parameter but `limit` and `offset`
-    as plain numbers in range: FastAPI answers that one (a filter, a 422, an unknown parameter).
-    None for any other route."""
+def lean_handler(route: APIRoute) -> Handler | None:
+    """The lean handler of a GET one, a list, or a JSON create or change; None for the others."""
     d = route.dependant
-    subs = {sub.call: sub.name for sub in d.dependencies}
-    paged = _page in subs
-    if (route.methods - {"HEAD"} != {"GET"} or not d.is_coroutine_callable or not (paged or route.path.endswith("_id}"))
-            or not subs.keys() <= {get_storage, _page, refuse_unknown_query}
-            or d.header_params or d.cookie_params or d.body_params or d.request_param_name or d.http_connection_param_name
-            or d.background_tasks_param_name or d.security_scopes_param_name or d.websocket_param_name
-            or any(p.field_info.annotation is not str or p.field_info.metadata for p in d.path_params)
+    if (d.cookie_params or d.request_param_name or d.http_connection_param_name or d.background_tasks_param_name
+            or d.security_scopes_param_name or d.websocket_param_name
+            or any(p.field_info.annotation is not str or p.field_info.metadata for p in d.path_params)):
+        return None
+    return _lean_read(route) or _lean_write(route)
+
+
+def _values(route: APIRoute, scope: dict, names: dict[Callable[..., Any], str | None]) -> tuple[dict[str, Any], Response | None]:
+    """The arguments every lean route takes the same way: storage, path ids, the Response."""
+    d = route.dependant
+    values: dict[str, Any] = {p.name: scope["path_params"][p.alias] for p in d.path_params}
+    if names.get(get_storage):
+        values[names[get_storage]] = scope["app"].state.storage  # type: ignore[index]
+    response = None
+    if d.response_param_name:
+        values[d.response_param_name] = response = Response()
+        del response.headers["content-length"]
+        response.status_code = None  # type: ignore[assignment]  (as FastAPI's: the route's status unless the endpoint sets one)
+    return values, response
+
+
+def _lean_read(route: APIRoute) -> Handler | None:
+    """A GET one or list (an async read whose path ends in `_id}`, or that takes `Page`): the
+    endpoint answers the Response `one()` or `paginate()` made. FastAPI answers a request with
+    any query parameter but `limit` and `offset` as plain numbers in range."""
+    d = route.dependant
+    names = {sub.call: sub.name for sub in d.dependencies}
+    page_name = names.get(_page)
+    if (route.methods - {"HEAD"} != {"GET"} or not d.is_coroutine_callable or not (_page in names or route.path.endswith("_id}"))
+            or not names.keys() <= {get_storage, _page, refuse_unknown_query} or d.header_params or d.body_params
             or any(p.field_info.is_required() or p.default is not None for p in d.query_params)):
         return None
-    call, response_name, storage_name, page_name = d.call, d.response_param_name, subs.get(get_storage), subs.get(_page)
-    paths = [(p.name, p.alias) for p in d.path_params]
     unset = {p.name: None for p in d.query_params}
 
-    async def handle(scope: dict, receive: Any, send: Any) -> bool:
-        values = dict(unset)
-        if page_name:
-            values[page_name] = page = PageParams()
+    async def handle(scope: dict, receive: Any, send: Any) -> None:
+        page = PageParams()
         if scope["query_string"]:
             given = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             asked = dict(given)
-            if not paged or len(asked) < len(given) or not asked.keys() <= _PAGE_QUERY or not all(map(_DIGITS.match, asked.values())):
-                return False
-            values[page_name] = page = PageParams(int(asked.get("limit", page.limit)), int(asked.get("offset", page.offset)))
-            if not (1 <= page.limit <= MAX_LIMIT):
-                return False
-        if storage_name:
-            values[storage_name] = scope["app"].state.storage
-        if response_name:
-            values[response_name] = response = Response()
-            del response.headers["content-length"]
-        path_params = scope["path_params"]
-        for name, alias in paths:
-            values[name] = path_params[alias]
-        answer = await call(**values)
+            if (not page_name or len(asked) < len(given) or not asked.keys() <= _PAGE_QUERY or not all(map(_DIGITS.match, asked.values()))
+                    or not 1 <= int(asked.get("limit", page.limit)) <= MAX_LIMIT):
+                return await route.handle(scope, receive, send)
+            page = PageParams(int(asked.get("limit", page.limit)), int(asked.get("offset", page.offset)))
+        values, _ = _values(route, scope, names)
+        values.update(unset)
+        if page_name:
+            values[page_name] = page
+        answer = await d.call(**values)  # type: ignore[misc]
         if not isinstance(answer, Response):
             raise TypeError(f"GET {route.path} answers one(...) or paginate(...), not {type(answer).__name__}")
         await answer(scope, receive, send)
-        return True
+
+    return handle
+
+
+def _lean_write(route: APIRoute) -> Handler | None:
+    """A plain-def POST or PATCH of one JSON body (a pydantic model) answering a model: the body
+    is read and validated as FastAPI does, the endpoint runs in the threadpool, and its answer
+    is validated and serialised in the event loop (one threadpool hop, not two). FastAPI answers
+    a request with a query string, or whose body it would refuse (it is handed the same bytes)."""
+    d = route.dependant
+    names = {sub.call: sub.name for sub in d.dependencies}
+    body = d.body_params[0] if len(d.body_params) == 1 else None
+    if (route.methods not in ({"POST"}, {"PATCH"}) or d.is_coroutine_callable or d.is_gen_callable or body is None
+            or route._embed_body_fields or not isinstance(body.field_info.annotation, type) or not issubclass(body.field_info.annotation, BaseModel)
+            or getattr(body.field_info, "media_type", "application/json") != "application/json" or route.path in STREAMED_BODIES
+            or not names.keys() <= {get_storage, _if_match, refuse_unknown_query} or d.header_params or d.query_params
+            or route.response_field is None or not isinstance(route.response_class, DefaultPlaceholder)
+            or route.response_model_include is not None or route.response_model_exclude is not None or not route.response_model_by_alias
+            or route.response_model_exclude_unset or route.response_model_exclude_defaults or route.response_model_exclude_none):
+        return None
+
+    async def handle(scope: dict, receive: Any, send: Any) -> None:
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        raw = b"".join(chunks)
+
+        async def replay() -> dict:
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        json_sent = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower() == "application/json"
+        try:
+            data = json.loads(raw) if raw and json_sent and not scope["query_string"] else None
+        except (ValueError, RecursionError):
+            data = None
+        value, errors = body.validate(data, {}, loc=("body",)) if data is not None else (None, True)
+        if errors:
+            return await route.handle(scope, replay, send)
+        values, response = _values(route, scope, names)
+        values[body.name] = value
+        if names.get(_if_match):
+            values[names[_if_match]] = await _if_match(Headers(scope=scope).get("if-match"))  # type: ignore[index]
+        answer = await run_in_threadpool(d.call, **values)  # type: ignore[arg-type]
+        if not isinstance(answer, Response):
+            content = await serialize_response(field=route.response_field, response_content=answer, is_coroutine=True, dump_json=True)
+            status = (response and response.status_code) or route.status_code or 200
+            answer = Response(content, media_type="application/json", status_code=status)
+            if not is_body_allowed_for_status_code(status):
+                answer.body = b""
+            answer.headers.raw.extend(response.headers.raw if response else [])
+        await answer(scope, receive, send)
 
     return handle
 
