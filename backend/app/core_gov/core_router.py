@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from fastapi import APIRouter, Depends
 from fastapi.routing import APIRoute
@@ -11,7 +11,7 @@ from starlette._utils import get_route_path
 from starlette.routing import Match, Route, Router
 
 from . import reactions
-from .http import lean_handler, refuse_unknown_query
+from .http import by_start, lean_handler, path_start, refuse_unknown_query
 
 from . import (
     audit, buyers, closing, comms, consent, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
@@ -52,18 +52,6 @@ def core_routes() -> Iterator[tuple[str, str, APIRoute]]:
                 yield module_name(module), PREFIX + route.path, route
 
 
-def _start(path: str) -> str:
-    """A path's first two segments ('/core/holdings' of '/core/holdings/hld_1'), or all of a shorter one."""
-    return "/".join(path.split("/", 3)[:3])
-
-
-def _key(route: Any) -> str | None:
-    """The start of every path a route matches, when its template spells it out (a parameter
-    or a mount can match more)."""
-    key = _start(route.path)
-    return key if isinstance(route, Route) and "{" not in key and (key.count("/") == 2 or key == route.path) else None
-
-
 class IndexedRouting:
     """The app's router matched through an index: a request is tried only against the routes
     whose template starts with its first two segments (or is its whole path) and those that
@@ -80,16 +68,14 @@ class IndexedRouting:
     def _index(self) -> None:
         routes = self.router.routes
         entries = [(route, lean_handler(route) if isinstance(route, APIRoute) else None) for route in routes]
-        keys = [_key(route) for route in routes]
-        self.always = [entry for entry, key in zip(entries, keys) if key is None]
-        self.buckets = {key: [e for e, k in zip(entries, keys) if k in (None, key)] for key in set(keys) - {None}}
+        self.buckets, self.always = by_start(entries, [route.path if isinstance(route, Route) else None for route in routes])
         self.indexed = len(routes)
 
     def match(self, scope: dict) -> tuple[APIRoute | Route, Any, dict] | None:
         """(route, its lean handler or None, child scope) of the first route that fully matches."""
         if self.indexed != len(self.router.routes):
             self._index()
-        for route, lean in self.buckets.get(_start(get_route_path(scope)), self.always):
+        for route, lean in self.buckets.get(path_start(get_route_path(scope)), self.always):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 return route, lean, child_scope

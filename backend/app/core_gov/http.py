@@ -147,6 +147,25 @@ def etag(response: Response, record: T) -> T:
 
 
 # ------------------------------------------------------------------------------ lean routes
+
+
+def path_start(path: str) -> str:
+    """A path's first two segments ('/core/holdings' of '/core/holdings/hld_1'), or all of a shorter one."""
+    return "/".join(path.split("/", 3)[:3])
+
+
+def by_start(items: Sequence[T], templates: Sequence[str | None]) -> tuple[dict[str, list[T]], list[T]]:
+    """Items (routes, body rules) by the start every path their template matches begins with
+    (``path_start``), each list in the given order and holding as well, in place, the items
+    whose template does not spell its start out (a parameter in it, or None: a mount); those
+    are also returned alone, for a path whose start no template has."""
+    def start(template: str | None) -> str | None:
+        key = path_start(template) if template is not None else None
+        return key if key is not None and "{" not in key and (key.count("/") == 2 or key == template) else None
+
+    keys = [start(t) for t in templates]
+    always = [item for item, key in zip(items, keys) if key is None]
+    return {key: [i for i, k in zip(items, keys) if k in (None, key)] for key in set(keys) - {None}}, always
 # FastAPI solves a route's dependencies anew on every request (reading each declared parameter
 # through several layers), and runs a plain-def route's answer through a second threadpool hop
 # to validate it: together more than a cached read, and a good part of a write besides its
@@ -402,7 +421,8 @@ class CoreMiddleware:
         self.hosts = settings.hosts
         self.served: set[str] = set()
         self.origins = frozenset(o.rstrip("/").lower() for o in settings.cors_origins)
-        self.rules = [BodyRule.of(path, route) for path, route in routes]
+        routes = list(routes)
+        self.rules, self.any_rules = by_start([BodyRule.of(path, route) for path, route in routes], [path for path, _ in routes])
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -516,7 +536,7 @@ class CoreMiddleware:
             body = bytearray(b"" if bodiless else b"-")
         if not body and method in SAFE_METHODS:
             return None
-        rule = next((r for r in self.rules if method in r.methods and r.path.match(path)), None)
+        rule = next((r for r in self.rules.get(path_start(path), self.any_rules) if method in r.methods and r.path.match(path)), None)
         if rule is None:  # no such route: 404 or 405 from the router
             return None
         expected = "text/csv" if path in STREAMED_BODIES else rule.media_type or "application/json"
