@@ -147,6 +147,11 @@ def etag(response: Response, record: T) -> T:
 
 
 # ------------------------------------------------------------------------------ lean routes
+# FastAPI solves a route's dependencies anew on every request (reading each declared parameter
+# through several layers), and runs a plain-def route's answer through a second threadpool hop
+# to validate it: together more than a cached read, and a good part of a write besides its
+# commit. The usual routes are served without that, by the rules below; any request they do not
+# cover (a filter, a bad page or body, a header to check) is handed to FastAPI as it was.
 
 
 def path_start(path: str) -> str:
@@ -166,11 +171,7 @@ def by_start(items: Sequence[T], templates: Sequence[str | None]) -> tuple[dict[
     keys = [start(t) for t in templates]
     always = [item for item, key in zip(items, keys) if key is None]
     return {key: [i for i, k in zip(items, keys) if k in (None, key)] for key in set(keys) - {None}}, always
-# FastAPI solves a route's dependencies anew on every request (reading each declared parameter
-# through several layers), and runs a plain-def route's answer through a second threadpool hop
-# to validate it: together more than a cached read, and a good part of a write besides its
-# commit. The usual routes are served without that, by the rules below; any request they do not
-# cover (a filter, a bad page or body, a header to check) is handed to FastAPI as it was.
+
 
 _DIGITS = re.compile(r"^[0-9]{1,9}$")
 _PAGE_QUERY = frozenset({"limit", "offset"})
@@ -244,7 +245,7 @@ def _lean_write(route: APIRoute) -> Handler | None:
     names = {sub.call: sub.name for sub in d.dependencies}
     body = d.body_params[0] if len(d.body_params) == 1 else None
     if (route.methods not in ({"POST"}, {"PATCH"}) or d.is_coroutine_callable or d.is_gen_callable or body is None
-            or route._embed_body_fields or not isinstance(body.field_info.annotation, type) or not issubclass(body.field_info.annotation, BaseModel)
+            or getattr(route, "_embed_body_fields", True) or not isinstance(body.field_info.annotation, type) or not issubclass(body.field_info.annotation, BaseModel)
             or getattr(body.field_info, "media_type", "application/json") != "application/json" or route.path in STREAMED_BODIES
             or not names.keys() <= {get_storage, _if_match, refuse_unknown_query} or d.header_params or d.query_params
             or route.response_field is None or not isinstance(route.response_class, DefaultPlaceholder)
@@ -258,9 +259,13 @@ def _lean_write(route: APIRoute) -> Handler | None:
             message = await receive()
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
-        raw = b"".join(chunks)
+        raw, replayed = b"".join(chunks), False
 
         async def replay() -> dict:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
             return {"type": "http.request", "body": raw, "more_body": False}
 
         json_sent = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower() == "application/json"
