@@ -7,7 +7,8 @@ from typing import get_origin
 
 import pytest
 
-from app.core_gov.core_router import query_names, core_routes
+from app.core_gov.core_router import core_routes
+from app.core_gov.http import query_names
 from app.core_gov.http import STREAMED_BODIES
 
 ROUTES = [(next(iter(r.methods)), path, r) for _, path, r in core_routes()]

@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from . import __version__
-from .core_gov.core_router import core_routes, include_core
+from .core_gov.core_router import IndexedRouting, core_routes, include_core
 from .core_gov.http import CoreMiddleware, add_error_handlers
 from .core_gov.storage import Storage
 from .core_gov.storage.clock import Clock
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.started_at = datetime.now(timezone.utc)
     add_error_handlers(app)
     include_core(app)
+    app.router.middleware_stack = IndexedRouting(app.router)
 
     @app.get("/", include_in_schema=False)
     @app.get("/core", include_in_schema=False)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.dependencies.models import Dependant
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
+from starlette._utils import get_route_path
+from starlette.routing import Match, Route, Router
 
 from . import reactions
-from .errors import InvalidField
+from .http import by_start, lean_handler, path_start, refuse_unknown_query
 
 from . import (
     audit, buyers, closing, comms, consent, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
@@ -35,32 +36,6 @@ def module_name(module: ModuleType) -> str:
     return module.__name__.rsplit(".", 1)[-1]
 
 
-def query_names(dependant: Dependant) -> set[str]:
-    """The query parameters a route declares: its own and its dependencies' (limit, offset, ...)."""
-    names = {param.alias for param in dependant.query_params}
-    for sub in dependant.dependencies:
-        names |= query_names(sub)
-    return names
-
-
-# A route's endpoint -> the query parameters it declares (its own and its dependencies').
-_KNOWN: dict[Callable[..., Any], frozenset[str]] = {}
-
-
-async def refuse_unknown_query(request: Request) -> None:
-    """A misspelt filter must not be ignored (it would answer every record): 422 naming it."""
-    if not request.query_params:
-        return
-    route: APIRoute = request.scope["route"]
-    known = _KNOWN.get(route.endpoint)
-    if known is None:
-        known = _KNOWN[route.endpoint] = frozenset(query_names(route.dependant))
-    unknown = next((name for name in request.query_params if name not in known), None)
-    if unknown is not None:
-        takes = f"takes: {', '.join(sorted(known))}" if known else "takes no query parameters"
-        raise InvalidField(("query", unknown), f"unknown query parameter {unknown!r}; {request.method} {request.url.path} {takes}", "unknown_query_parameter")
-
-
 def include_core(app: FastAPI) -> None:
     """Mount every module's routes under /core, each with the unknown-query check. A module's
     router is included straight into the app: FastAPI builds each route again at every
@@ -76,3 +51,43 @@ def core_routes() -> Iterator[tuple[str, str, APIRoute]]:
         for route in module.router.routes:
             if isinstance(route, APIRoute):
                 yield module_name(module), PREFIX + route.path, route
+
+
+class IndexedRouting:
+    """The app's router matched through an index: a request is tried only against the routes
+    whose template starts with its first two segments (or is its whole path) and those that
+    may match more (a parameter early in the template, a mount), in declaration order; the first full
+    match handles it, as Starlette's walk over all ~200 routes would (which costs a GET on a
+    late module about half its time). Anything else (405, a slash redirect, 404) is left to
+    that walk. A route with a ``lean_handler`` (GET one, lists, JSON creates and changes) is
+    handed to it. Installed as the router's ``middleware_stack``; rebuilt when routes are added."""
+
+    def __init__(self, router: Router):
+        self.router, self.walk = router, router.app
+        self.indexed = -1
+
+    def _index(self) -> None:
+        routes = self.router.routes
+        entries = [(route, lean_handler(route) if isinstance(route, APIRoute) else None) for route in routes]
+        self.buckets, self.always = by_start(entries, [route.path if isinstance(route, Route) else None for route in routes])
+        self.indexed = len(routes)
+
+    def match(self, scope: dict) -> tuple[APIRoute | Route, Any, dict] | None:
+        """(route, its lean handler or None, child scope) of the first route that fully matches."""
+        if self.indexed != len(self.router.routes):
+            self._index()
+        for route, lean in self.buckets.get(path_start(get_route_path(scope)), self.always):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                return route, lean, child_scope
+        return None
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        found = self.match(scope) if scope["type"] == "http" else None
+        if found is None:
+            return await self.walk(scope, receive, send)
+        route, lean, child_scope = found
+        scope.setdefault("router", self.router)
+        scope["route"] = route
+        scope.update(child_scope)
+        await (lean or route.handle)(scope, receive, send)

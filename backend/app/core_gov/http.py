@@ -7,14 +7,20 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Iterable, Iterator, Sequence, TypeVar
+from typing import Annotated, Any, Awaitable, Callable, Iterable, Iterator, Sequence, TypeVar
+from urllib.parse import parse_qsl
 
 import anyio
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 import pydantic_core
-from fastapi.routing import APIRoute
+from fastapi.dependencies.models import Dependant
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.routing import APIRoute, serialize_response
+from fastapi.utils import is_body_allowed_for_status_code
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from pydantic import BaseModel, StringConstraints
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, compile_path
@@ -57,14 +63,43 @@ class PageParams:
     offset: int = 0
 
 
+MAX_LIMIT = 1000
+
+
 async def _page(
-    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many records")] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="At most this many records")] = 100,
     offset: Annotated[int, Query(ge=0, description="Skip this many records first")] = 0,
 ) -> PageParams:
     return PageParams(limit, offset)
 
 
 Page = Annotated[PageParams, Depends(_page)]
+
+
+def query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route declares: its own and its dependencies' (limit, offset, ...)."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= query_names(sub)
+    return names
+
+
+# A route's endpoint -> the query parameters it declares (its own and its dependencies').
+_KNOWN: dict[Callable[..., Any], frozenset[str]] = {}
+
+
+async def refuse_unknown_query(request: Request) -> None:
+    """A misspelt filter must not be ignored (it would answer every record): 422 naming it."""
+    if not request.query_params:
+        return
+    route: APIRoute = request.scope["route"]
+    known = _KNOWN.get(route.endpoint)
+    if known is None:
+        known = _KNOWN[route.endpoint] = frozenset(query_names(route.dependant))
+    unknown = next((name for name in request.query_params if name not in known), None)
+    if unknown is not None:
+        takes = f"takes: {', '.join(sorted(known))}" if known else "takes no query parameters"
+        raise InvalidField(("query", unknown), f"unknown query parameter {unknown!r}; {request.method} {request.url.path} {takes}", "unknown_query_parameter")
 
 
 def paginate(response: Response, items: Sequence[T], page: PageParams) -> Any:
@@ -109,6 +144,153 @@ def etag(response: Response, record: T) -> T:
     status code)."""
     response.headers["ETag"] = f'"{record.version}"'  # type: ignore[attr-defined]
     return record
+
+
+# ------------------------------------------------------------------------------ lean routes
+# FastAPI solves a route's dependencies anew on every request (reading each declared parameter
+# through several layers), and runs a plain-def route's answer through a second threadpool hop
+# to validate it: together more than a cached read, and a good part of a write besides its
+# commit. The usual routes are served without that, by the rules below; any request they do not
+# cover (a filter, a bad page or body, a header to check) is handed to FastAPI as it was.
+
+
+def path_start(path: str) -> str:
+    """A path's first two segments ('/core/holdings' of '/core/holdings/hld_1'), or all of a shorter one."""
+    return "/".join(path.split("/", 3)[:3])
+
+
+def by_start(items: Sequence[T], templates: Sequence[str | None]) -> tuple[dict[str, list[T]], list[T]]:
+    """Items (routes, body rules) by the start every path their template matches begins with
+    (``path_start``), each list in the given order and holding as well, in place, the items
+    whose template does not spell its start out (a parameter in it, or None: a mount); those
+    are also returned alone, for a path whose start no template has."""
+    def start(template: str | None) -> str | None:
+        key = path_start(template) if template is not None else None
+        return key if key is not None and "{" not in key and (key.count("/") == 2 or key == template) else None
+
+    keys = [start(t) for t in templates]
+    always = [item for item, key in zip(items, keys) if key is None]
+    return {key: [i for i, k in zip(items, keys) if k in (None, key)] for key in set(keys) - {None}}, always
+
+
+_DIGITS = re.compile(r"^[0-9]{1,9}$")
+_PAGE_QUERY = frozenset({"limit", "offset"})
+Handler = Callable[[dict, Any, Any], Awaitable[None]]
+
+
+def lean_handler(route: APIRoute) -> Handler | None:
+    """The lean handler of a GET one, a list, or a JSON create or change; None for the others."""
+    d = route.dependant
+    if (d.cookie_params or d.request_param_name or d.http_connection_param_name or d.background_tasks_param_name
+            or d.security_scopes_param_name or d.websocket_param_name
+            or any(p.field_info.annotation is not str or p.field_info.metadata for p in d.path_params)):
+        return None
+    return _lean_read(route) or _lean_write(route)
+
+
+def _values(route: APIRoute, scope: dict, names: dict[Callable[..., Any], str | None]) -> tuple[dict[str, Any], Response | None]:
+    """The arguments every lean route takes the same way: storage, path ids, the Response."""
+    d = route.dependant
+    values: dict[str, Any] = {p.name: scope["path_params"][p.alias] for p in d.path_params}
+    if names.get(get_storage):
+        values[names[get_storage]] = scope["app"].state.storage  # type: ignore[index]
+    response = None
+    if d.response_param_name:
+        values[d.response_param_name] = response = Response()
+        del response.headers["content-length"]
+        response.status_code = None  # type: ignore[assignment]  (as FastAPI's: the route's status unless the endpoint sets one)
+    return values, response
+
+
+def _lean_read(route: APIRoute) -> Handler | None:
+    """A GET one or list (an async read whose path ends in `_id}`, or that takes `Page`): the
+    endpoint answers the Response `one()` or `paginate()` made. FastAPI answers a request with
+    any query parameter but `limit` and `offset` as plain numbers in range."""
+    d = route.dependant
+    names = {sub.call: sub.name for sub in d.dependencies}
+    page_name = names.get(_page)
+    if (route.methods - {"HEAD"} != {"GET"} or not d.is_coroutine_callable or not (_page in names or route.path.endswith("_id}"))
+            or not names.keys() <= {get_storage, _page, refuse_unknown_query} or d.header_params or d.body_params
+            or any(p.field_info.is_required() or p.default is not None for p in d.query_params)):
+        return None
+    unset = {p.name: None for p in d.query_params}
+
+    async def handle(scope: dict, receive: Any, send: Any) -> None:
+        page = PageParams()
+        if scope["query_string"]:
+            given = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            asked = dict(given)
+            if (not page_name or len(asked) < len(given) or not asked.keys() <= _PAGE_QUERY or not all(map(_DIGITS.match, asked.values()))
+                    or not 1 <= int(asked.get("limit", page.limit)) <= MAX_LIMIT):
+                return await route.handle(scope, receive, send)
+            page = PageParams(int(asked.get("limit", page.limit)), int(asked.get("offset", page.offset)))
+        values, _ = _values(route, scope, names)
+        values.update(unset)
+        if page_name:
+            values[page_name] = page
+        answer = await d.call(**values)  # type: ignore[misc]
+        if not isinstance(answer, Response):
+            raise TypeError(f"GET {route.path} answers one(...) or paginate(...), not {type(answer).__name__}")
+        await answer(scope, receive, send)
+
+    return handle
+
+
+def _lean_write(route: APIRoute) -> Handler | None:
+    """A plain-def POST or PATCH of one JSON body (a pydantic model) answering a model: the body
+    is read and validated as FastAPI does, the endpoint runs in the threadpool, and its answer
+    is validated and serialised in the event loop (one threadpool hop, not two). FastAPI answers
+    a request with a query string, or whose body it would refuse (it is handed the same bytes)."""
+    d = route.dependant
+    names = {sub.call: sub.name for sub in d.dependencies}
+    body = d.body_params[0] if len(d.body_params) == 1 else None
+    if (route.methods not in ({"POST"}, {"PATCH"}) or d.is_coroutine_callable or d.is_gen_callable or body is None
+            or getattr(route, "_embed_body_fields", True) or not isinstance(body.field_info.annotation, type) or not issubclass(body.field_info.annotation, BaseModel)
+            or getattr(body.field_info, "media_type", "application/json") != "application/json" or route.path in STREAMED_BODIES
+            or not names.keys() <= {get_storage, _if_match, refuse_unknown_query} or d.header_params or d.query_params
+            or route.response_field is None or not isinstance(route.response_class, DefaultPlaceholder)
+            or route.response_model_include is not None or route.response_model_exclude is not None or not route.response_model_by_alias
+            or route.response_model_exclude_unset or route.response_model_exclude_defaults or route.response_model_exclude_none):
+        return None
+
+    async def handle(scope: dict, receive: Any, send: Any) -> None:
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        raw, replayed = b"".join(chunks), False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        json_sent = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower() == "application/json"
+        try:
+            data = json.loads(raw) if raw and json_sent and not scope["query_string"] else None
+        except (ValueError, RecursionError):
+            data = None
+        value, errors = body.validate(data, {}, loc=("body",)) if data is not None else (None, True)
+        if errors:
+            return await route.handle(scope, replay, send)
+        values, response = _values(route, scope, names)
+        values[body.name] = value
+        if names.get(_if_match):
+            values[names[_if_match]] = await _if_match(Headers(scope=scope).get("if-match"))  # type: ignore[index]
+        answer = await run_in_threadpool(d.call, **values)  # type: ignore[arg-type]
+        if not isinstance(answer, Response):
+            content = await serialize_response(field=route.response_field, response_content=answer, is_coroutine=True, dump_json=True)
+            status = (response and response.status_code) or route.status_code or 200
+            answer = Response(content, media_type="application/json", status_code=status)
+            if not is_body_allowed_for_status_code(status):
+                answer.body = b""
+            answer.headers.raw.extend(response.headers.raw if response else [])
+        await answer(scope, receive, send)
+
+    return handle
 
 
 class Problem(BaseModel):
@@ -242,8 +424,10 @@ class CoreMiddleware:
         self.max_import = settings.max_import
         self.token = settings.token.encode() if settings.token else None
         self.hosts = settings.hosts
+        self.served: set[str] = set()
         self.origins = frozenset(o.rstrip("/").lower() for o in settings.cors_origins)
-        self.rules = [BodyRule.of(path, route) for path, route in routes]
+        routes = list(routes)
+        self.rules, self.any_rules = by_start([BodyRule.of(path, route) for path, route in routes], [path for path, _ in routes])
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -297,7 +481,7 @@ class CoreMiddleware:
         # Only the names this service is reached by: a DNS-rebinding page (its own name resolving
         # to 127.0.0.1) sends its own name, so it can neither read nor write.
         host = headers.get(b"host", b"").decode("latin-1").lower()
-        if host_name(_PORT.sub("", host)) not in self.hosts:
+        if not self._served(host):
             return 400, {"code": "host_not_allowed", "message": (
                 f"Host {host!r} is not served here: use {' or '.join(sorted(self.hosts))} (add a name with VALHALLA_ALLOWED_HOSTS)")}
 
@@ -325,6 +509,17 @@ class CoreMiddleware:
             return 413, too_large
         return None
 
+    def _served(self, host: str) -> bool:
+        """Whether a Host header (lower case) names this service; the answers for the names
+        served are kept (a client sends the same one on every request)."""
+        if host in self.served:
+            return True
+        if host_name(_PORT.sub("", host)) not in self.hosts:
+            return False
+        if len(self.served) < 64:
+            self.served.add(host)
+        return True
+
     def _stream_limit(self, path: str) -> tuple[int, str] | None:
         """(the most bytes, the 413 message) of a route that streams its body; None for the others."""
         if path not in STREAMED_BODIES:
@@ -346,7 +541,7 @@ class CoreMiddleware:
             body = bytearray(b"" if bodiless else b"-")
         if not body and method in SAFE_METHODS:
             return None
-        rule = next((r for r in self.rules if method in r.methods and r.path.match(path)), None)
+        rule = next((r for r in self.rules.get(path_start(path), self.any_rules) if method in r.methods and r.path.match(path)), None)
         if rule is None:  # no such route: 404 or 405 from the router
             return None
         expected = "text/csv" if path in STREAMED_BODIES else rule.media_type or "application/json"

@@ -24,7 +24,7 @@ def _modules():
 
 
 @router.get("/health", summary="Liveness (never needs the token)")
-def health() -> Health:
+async def health() -> Health:
     return Health(status="ok", version=__version__)
 
 
