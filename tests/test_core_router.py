@@ -50,3 +50,23 @@ def test_every_list_pages_and_sends_its_total(client, path, route):
         r = client.get(path, params={"limit": 1})
         assert r.status_code == 200, r.text
         assert "x-total-count" in r.headers and len(r.json()) <= 1
+
+
+def test_each_route_is_built_once_when_the_app_mounts_it(tmp_path):
+    """Route building is most of the service's start: a module's routes are built when mounted,
+    not also at import (a fresh interpreter, as `valhalla serve` starts)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    code = (
+        "from app.main import create_app\n"
+        "from app.core_gov.core_router import MODULES\n"
+        "app = create_app()\n"
+        "print(sum(len(m.router._routes) for m in MODULES), len(app.state.core_routes), sum(len(m.router.declared) for m in MODULES))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=root / "backend", capture_output=True, text=True, check=True,
+                         env={"PATH": "/usr/bin:/bin", "VALHALLA_DATA_DIR": str(tmp_path / "data")}).stdout.split()
+    module_copies, mounted, declared = map(int, out)
+    assert module_copies == 0 and mounted == declared > 200

@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from . import __version__
-from .core_gov.core_router import IndexedRouting, core_routes, include_core
+from .core_gov.core_router import IndexedRouting, include_core
 from .core_gov.http import CoreMiddleware, add_error_handlers
 from .core_gov.storage import Storage
 from .core_gov.storage.clock import Clock
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.storage = Storage(settings.data_dir, clock, settings.zone)
     app.state.started_at = datetime.now(timezone.utc)
     add_error_handlers(app)
-    include_core(app)
+    mounted = include_core(app)
     app.router.middleware_stack = IndexedRouting(app.router)
 
     @app.get("/", include_in_schema=False)
@@ -54,5 +54,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"], allow_headers=["*"])
-    app.add_middleware(CoreMiddleware, settings=settings, routes=[(path, route) for _, path, route in core_routes()])
+    app.add_middleware(CoreMiddleware, settings=settings, routes=[(path, route) for _, path, route in mounted])
     return app

@@ -36,17 +36,24 @@ def module_name(module: ModuleType) -> str:
     return module.__name__.rsplit(".", 1)[-1]
 
 
-def include_core(app: FastAPI) -> None:
-    """Mount every module's routes under /core, each with the unknown-query check. A module's
-    router is included straight into the app: FastAPI builds each route again at every
-    include, and a /core router in between doubled the time the service takes to start."""
+def include_core(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
+    """Mount every module's routes under /core, each with the unknown-query check, each route
+    built once (``ModuleRouter``: route building is most of the time the service takes to
+    start). Returns (module, full path, route) of each, in declaration order; also kept as
+    ``app.state.core_routes``."""
     reactions.wire()
-    for module in MODULES:
-        app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(refuse_unknown_query)])
+    mounted = [
+        (module_name(module), route.path, route)
+        for module in MODULES
+        for route in module.router.mount_on(app, PREFIX, [Depends(refuse_unknown_query)])
+    ]
+    app.state.core_routes = mounted
+    return mounted
 
 
 def core_routes() -> Iterator[tuple[str, str, APIRoute]]:
-    """(module, full path, route) for every route mounted under /core, in declaration order."""
+    """(module, full path, route) of every module's own copy of its routes, as they are mounted
+    under /core, in declaration order (for tests: an app keeps what it mounted)."""
     for module in MODULES:
         for route in module.router.routes:
             if isinstance(route, APIRoute):

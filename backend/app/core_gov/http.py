@@ -11,7 +11,7 @@ from typing import Annotated, Any, Awaitable, Callable, Iterable, Iterator, Sequ
 from urllib.parse import parse_qsl
 
 import anyio
-from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 import pydantic_core
@@ -291,6 +291,49 @@ def _lean_write(route: APIRoute) -> Handler | None:
         await answer(scope, receive, send)
 
     return handle
+
+
+class ModuleRouter(APIRouter):
+    """A module's routes, declared with the usual decorators and built once, when the app mounts
+    them (``core_router.include_core``). FastAPI builds a route again at every include, so an
+    APIRouter would build each twice: once at import and once mounted. ``routes`` still makes
+    the module's own copies on first use (tests read them)."""
+
+    def __init__(self, *, prefix: str = "", tags: list[str] | None = None) -> None:
+        self.declared: list[tuple[str, Callable[..., Any], dict[str, Any]]] = []
+        self._made, self._making = 0, False
+        super().__init__(prefix=prefix, tags=list(tags or []))
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:  # type: ignore[override]
+        self.declared.append((path, endpoint, kwargs))
+
+    @property  # type: ignore[override]
+    def routes(self) -> list[Any]:
+        if not self._making:
+            self._making = True
+            try:
+                while self._made < len(self.declared):
+                    path, endpoint, kwargs = self.declared[self._made]
+                    self._made += 1
+                    super().add_api_route(path, endpoint, **kwargs)
+            finally:
+                self._making = False
+        return self._routes
+
+    @routes.setter
+    def routes(self, value: list[Any]) -> None:
+        self._routes = value
+
+    def mount_on(self, app: FastAPI, prefix: str, dependencies: Sequence[Any]) -> list[APIRoute]:
+        """Build this module's routes on the app under ``prefix`` (as ``include_router`` would,
+        with ``dependencies`` first); returns them."""
+        built = []
+        for path, endpoint, kwargs in self.declared:
+            app.router.add_api_route(prefix + self.prefix + path, endpoint, **{
+                **kwargs, "tags": [*self.tags, *(kwargs.get("tags") or [])], "dependencies": [*dependencies, *(kwargs.get("dependencies") or [])],
+            })
+            built.append(app.router.routes[-1])
+        return built
 
 
 class Problem(BaseModel):

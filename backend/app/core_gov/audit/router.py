@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
-from ..http import Page, StorageDep, paginate, responses
+from ..http import ModuleRouter, Page, StorageDep, paginate, responses
 from ..storage import QueryInstant
 from . import service
 from .schemas import AuditAction, AuditEntry, ScanResult
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = ModuleRouter(prefix="/audit", tags=["audit"])
 
 
 @router.get("", summary="The audit trail of every module, newest first", responses=responses(503))

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from ..fields import Name, Province
-from ..http import Page, StorageDep, paginate, responses
+from ..http import ModuleRouter, Page, StorageDep, paginate, responses
 from . import service
 from .schemas import Feedback, FeedbackCreate, Label, LiquidityScore, PropertyType
 
-router = APIRouter(prefix="/buyers", tags=["buyers"])
+router = ModuleRouter(prefix="/buyers", tags=["buyers"])
 
 
 @router.post("/liquidity/feedback", status_code=201, summary="Record a buyer's reaction to a deal sent out", responses=responses())

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from ..deals.schemas import Deal
-from ..http import StorageDep, responses
+from ..http import ModuleRouter, StorageDep, responses
 from . import service
 from .schemas import Finalization
 
-router = APIRouter(prefix="/deals", tags=["deals"])
+router = ModuleRouter(prefix="/deals", tags=["deals"])
 
 
 @router.get("/{deal_id}/finalization", summary="The closing checklist and whether the deal can close", responses=responses(404))

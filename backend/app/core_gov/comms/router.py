@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
-from ..http import STREAMED_BODIES, IfMatch, Page, ReasonQuery, StorageDep, body_chunks, etag, one, paginate, responses
+from ..http import STREAMED_BODIES, IfMatch, ModuleRouter, Page, ReasonQuery, StorageDep, body_chunks, etag, one, paginate, responses
 from ..storage import QueryInstant
 from . import service
 from .schemas import (
@@ -14,7 +14,7 @@ from .schemas import (
     SuppressionReason,
 )
 
-router = APIRouter(prefix="/comms", tags=["comms"])
+router = ModuleRouter(prefix="/comms", tags=["comms"])
 
 # A DNCL download is read in chunks, never whole: 2 million numbers are ~26 MB, far over
 # VALHALLA_MAX_BODY; 256 MiB holds more than the whole national list.

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
-from ..http import STREAMED_BODIES, Page, StorageDep, body_chunks, one, paginate, responses
+from ..http import STREAMED_BODIES, ModuleRouter, Page, StorageDep, body_chunks, one, paginate, responses
 from ..storage import QueryInstant
 from . import service
 from .schemas import ConsentCorrection, ConsentCreate, ConsentKind, ConsentState, ConsentView, ImportResult, WithdrawBody, Withdrawal
 
-router = APIRouter(prefix="/consents", tags=["consent"])
+router = ModuleRouter(prefix="/consents", tags=["consent"])
 
 CSV_EXAMPLE = (
     "contact,kind,obtained_at,method,source,proof\n"

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
+from ..http import IfMatch, ModuleRouter, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import Contract, ContractCreate, ContractKind, ContractStatus, ContractUpdate
 
-router = APIRouter(prefix="/contracts", tags=["contracts"])
+router = ModuleRouter(prefix="/contracts", tags=["contracts"])
 
 
 @router.post("", status_code=201, summary="Draft a contract (deal_id, when given, must exist)", responses=responses())

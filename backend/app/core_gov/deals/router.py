@@ -2,16 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from ..fields import Region
-from ..http import STREAMED_BODIES, IfMatch, Page, StorageDep, body_chunks, etag, one, paginate, responses
+from ..http import STREAMED_BODIES, IfMatch, ModuleRouter, Page, StorageDep, body_chunks, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Activity, ActivityCreate, Deal, DealCreate, DealsSummary, DealUpdate, ImportResult, Stage, StageChange,
 )
 
-router = APIRouter(prefix="/deals", tags=["deals"])
+router = ModuleRouter(prefix="/deals", tags=["deals"])
 
 CSV_EXAMPLE = (
     "seller_name,seller_phone,address,city,province,asking_price,tags\n"

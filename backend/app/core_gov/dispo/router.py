@@ -2,16 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
-from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
+from ..http import IfMatch, ModuleRouter, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Assignment, AssignmentCreate, AssignmentStatus, AssignmentUpdate, Buyer, BuyerCreate, BuyerUpdate, Matches,
     PropertyType,
 )
 
-router = APIRouter(prefix="/dispo", tags=["dispo"])
+router = ModuleRouter(prefix="/dispo", tags=["dispo"])
 
 
 @router.post("/buyers", status_code=201, summary="Add a cash buyer with a buy box", responses=responses())

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
+from ..http import IfMatch, ModuleRouter, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import DocType, Document, DocumentCreate, DocumentUpdate, RouteRequest, RoutingStatus
 
-router = APIRouter(prefix="/docs", tags=["docs"])
+router = ModuleRouter(prefix="/docs", tags=["docs"])
 
 
 @router.post("", status_code=201, summary="Add a document's metadata to the vault", responses=responses())

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
+from ..http import IfMatch, ModuleRouter, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Course, CourseCreate, CourseStatus, CourseUpdate, Enrollment, EnrollmentCreate, EnrollmentStatus, EnrollmentUpdate,
     Lesson, LessonCreate, LessonUpdate, ProgressInput,
 )
 
-router = APIRouter(prefix="/education", tags=["education"])
+router = ModuleRouter(prefix="/education", tags=["education"])
 
 
 # ------------------------------------------------------------------------------ courses

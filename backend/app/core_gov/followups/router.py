@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
-from ..http import Page, StorageDep, one, paginate, responses
+from ..http import ModuleRouter, Page, StorageDep, one, paginate, responses
 from ..storage import QueryInstant
 from . import service
 from .schemas import DueBatch, Ladder, LadderCreate, Sla, Task, TaskStatus
 
-router = APIRouter(prefix="/followups", tags=["followups"])
+router = ModuleRouter(prefix="/followups", tags=["followups"])
 
 
 @router.post("/ladder/create", status_code=201, summary="Create the 6-step follow-up ladder for a deal", responses=responses(409))

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
-from ..http import ReasonBody, StorageDep, responses
+from ..http import ModuleRouter, ReasonBody, StorageDep, responses
 from . import service
 from .schemas import GoLiveState, KillSwitchRelease, OptionalReason
 
-router = APIRouter(prefix="/golive", tags=["golive"])
+router = ModuleRouter(prefix="/golive", tags=["golive"])
 
 
 @router.get("/state", summary="Go-live and kill-switch state", responses=responses())

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from ..http import Page, ReasonBody, StorageDep, one, paginate, responses
+from ..http import ModuleRouter, Page, ReasonBody, StorageDep, one, paginate, responses
 from . import service
 from .schemas import Decision, DecisionCreate, DecisionKind, DecisionStatus
 
-router = APIRouter(prefix="/governance", tags=["governance"])
+router = ModuleRouter(prefix="/governance", tags=["governance"])
 
 
 @router.post("/decisions", status_code=201, summary="Propose a decision", responses=responses())

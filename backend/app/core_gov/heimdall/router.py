@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from ..http import Page, SettingsDep, StorageDep, paginate, responses
+from ..http import ModuleRouter, Page, SettingsDep, StorageDep, paginate, responses
 from ..fields import Key
 from . import service
 from .schemas import DomainBody, HeimdallPolicy, HeimdallPolicyUpsert, Recommendation, RecommendCreate, Scorecard, Trial, TrialCreate
 
-router = APIRouter(prefix="/heimdall", tags=["heimdall"])
+router = ModuleRouter(prefix="/heimdall", tags=["heimdall"])
 
 
 @router.get("/policies", summary="List Heimdall policies (one per domain)", responses=responses())

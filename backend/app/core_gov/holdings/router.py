@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
+from ..http import IfMatch, ModuleRouter, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import AssetType, Holding, HoldingCreate, HoldingsSummary, HoldingUpdate
 
-router = APIRouter(prefix="/holdings", tags=["holdings"])
+router = ModuleRouter(prefix="/holdings", tags=["holdings"])
 
 
 @router.post("", status_code=201, summary="Add a holding", responses=responses())

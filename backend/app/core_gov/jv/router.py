@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
+from ..http import IfMatch, ModuleRouter, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Link, LinkCreate, LinkStatus, LinkUpdate, Partner, PartnerCreate, PartnerDashboard, PartnerStatus, PartnerType,
     PartnerUpdate,
 )
 
-router = APIRouter(prefix="/jv", tags=["jv"])
+router = ModuleRouter(prefix="/jv", tags=["jv"])
 
 
 @router.post("/partners", status_code=201, summary="Add a partner", responses=responses())

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from ..http import Page, SettingsDep, StorageDep, paginate, responses
+from ..http import ModuleRouter, Page, SettingsDep, StorageDep, paginate, responses
 from . import service
 from ..fields import Key
 from ..storage import QueryInstant
 from .schemas import KpiDay, KpiEvent, KpiEventCreate
 
-router = APIRouter(prefix="/kpi", tags=["kpi"])
+router = ModuleRouter(prefix="/kpi", tags=["kpi"])
 
 
 @router.post("/events", status_code=201, summary="Record a KPI event (then runs the regression tripwire for its metric)", responses=responses())

@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from ..fields import Fraction, Phone, Province
-from ..http import Page, StorageDep, paginate, responses
+from ..http import ModuleRouter, Page, StorageDep, paginate, responses
 from ..storage import UtcDatetime
 from . import service
 from .schemas import ChannelIn, ContactCheck, Market, MarketPolicy, MarketPolicyUpsert
 
-router = APIRouter(prefix="/market", tags=["market"])
+router = ModuleRouter(prefix="/market", tags=["market"])
 
 
 @router.get("/policies", summary="List contact policies (the 13 provinces are seeded on first use)", responses=responses())

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
+from ..http import IfMatch, ModuleRouter, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Channel, ChannelCreate, ChannelUpdate, Content, ContentCreate, ContentStatus, ContentUpdate, PublishEntry, Published, PublishInput,
 )
 
-router = APIRouter(prefix="/media", tags=["media"])
+router = ModuleRouter(prefix="/media", tags=["media"])
 
 
 # ------------------------------------------------------------------------------ channels

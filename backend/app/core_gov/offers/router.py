@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from ..http import Page, StorageDep, one, paginate, responses
+from ..http import ModuleRouter, Page, StorageDep, one, paginate, responses
 from . import service
 from .schemas import OfferComputation, OfferCompute, OfferEvidence, OfferIssued, OfferPolicy, OfferPolicyUpsert
 
-router = APIRouter(prefix="/deals/offers", tags=["offers"])
+router = ModuleRouter(prefix="/deals/offers", tags=["offers"])
 
 
 @router.get("/policies", summary="Offer policies (seeded for the 13 provinces on first use)", responses=responses())

@@ -1,17 +1,17 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from ..deals import service as deals_service
 from ..fields import Region
-from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
+from ..http import IfMatch, ModuleRouter, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     CompsRequest, CompsSet, Country, NeighborhoodRating, Property, PropertyCreate, PropertyType, PropertyUpdate,
     RatingInput, RepairRent, RepairRentInput,
 )
 
-router = APIRouter(prefix="/property", tags=["property"])
+router = ModuleRouter(prefix="/property", tags=["property"])
 
 
 @router.post("/properties", status_code=201, summary="Add a property", responses=responses())

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from ..fields import Region
-from ..http import IfMatch, Page, ReasonQuery, StorageDep, etag, one, paginate, responses
+from ..http import IfMatch, ModuleRouter, Page, ReasonQuery, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Alignment, AlignRequest, Handoff, HandoffCreate, HandoffStatus, HandoffUpdate, HoursInput, Professional, ProfessionalCreate,
@@ -13,7 +13,7 @@ from .schemas import (
     Signal, SignalInput, Task, TaskCreate, TaskStatus, TaskUpdate,
 )
 
-router = APIRouter(prefix="/pros", tags=["pros"])
+router = ModuleRouter(prefix="/pros", tags=["pros"])
 
 
 @router.post("", status_code=201, summary="Add a professional", responses=responses())

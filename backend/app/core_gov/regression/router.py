@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from ..http import Page, StorageDep, paginate, responses
+from ..http import ModuleRouter, Page, StorageDep, paginate, responses
 from ..fields import Key
 from . import service
 from .schemas import Evaluation, RegressionPolicy, RegressionPolicyUpsert, RegressionState, ResetBody
 
-router = APIRouter(prefix="/regression", tags=["regression"])
+router = ModuleRouter(prefix="/regression", tags=["regression"])
 
 
 @router.get("/policies", summary="List regression policies (one per metric)", responses=responses())

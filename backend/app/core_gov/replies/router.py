@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from ..comms.schemas import InboundCreate, InboundMessage
 from ..followups.schemas import Completion, TaskComplete
-from ..http import StorageDep, responses
+from ..http import ModuleRouter, StorageDep, responses
 from . import service
 
-router = APIRouter()  # a process's routes sit at the paths (and under the tags) of the modules it joins
+router = ModuleRouter()  # a process's routes sit at the paths (and under the tags) of the modules it joins
 
 
 @router.post("/comms/inbound", tags=["comms"], status_code=201, summary="Record an inbound reply", responses=responses())

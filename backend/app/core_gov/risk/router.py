@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from ..http import Page, SettingsDep, StorageDep, one, paginate, responses
+from ..http import ModuleRouter, Page, SettingsDep, StorageDep, one, paginate, responses
 from ..storage import QueryInstant
 from . import service
 from .schemas import (
@@ -10,7 +10,7 @@ from .schemas import (
     RiskSnapshot, SettleInput,
 )
 
-router = APIRouter(prefix="/risk", tags=["risk"])
+router = ModuleRouter(prefix="/risk", tags=["risk"])
 
 
 @router.get("/policies", summary="Risk policies, one per engine", responses=responses())

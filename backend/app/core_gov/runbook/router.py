@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from ..golive.schemas import GoLiveState, OptionalReason
-from ..http import StorageDep, responses
+from ..http import ModuleRouter, StorageDep, responses
 from . import service
 from .schemas import ConsentWatch, RunbookStatus
 
-router = APIRouter()  # enabling go-live is the runbook's, at go-live's paths (and tag)
+router = ModuleRouter()  # enabling go-live is the runbook's, at go-live's paths (and tag)
 
 
 class MarkdownResponse(PlainTextResponse):

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from ..http import IfMatch, Page, StorageDep, etag, one, paginate, responses
+from ..http import IfMatch, ModuleRouter, Page, StorageDep, etag, one, paginate, responses
 from . import service
 from .schemas import (
     Episode, EpisodeCreate, EpisodeStatus, EpisodeUpdate, Rendered, RenderRequest, Template, TemplateCreate, TemplateUpdate,
 )
 
-router = APIRouter(prefix="/stories", tags=["stories"])
+router = ModuleRouter(prefix="/stories", tags=["stories"])
 
 
 @router.post("/templates", status_code=201, summary="Add a story template", responses=responses())

@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from ... import __version__
-from ..http import Page, SettingsDep, StorageDep, paginate, responses
+from ..http import ModuleRouter, Page, SettingsDep, StorageDep, paginate, responses
 from . import service
 from .schemas import Debug, Health, Pack, Ready, RouteInfo, Status, StatusMark, StatusMarkInput, StatusSummary
 
-router = APIRouter(tags=["system"])
+router = ModuleRouter(tags=["system"])
 
 
 def _routes(request: Request) -> list:
-    from ..core_router import core_routes  # the mounted list; imported late to avoid a cycle
-
-    return list(core_routes())
+    return request.app.state.core_routes  # (module, full path, route) as mounted
 
 
 def _modules():

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from ..http import ModuleRouter
 from . import service
 
-router = APIRouter(prefix="/ui", tags=["ui"])
+router = ModuleRouter(prefix="/ui", tags=["ui"])
 
 
 @router.get("", summary="The operator's dashboard (an HTML page; its script reads the JSON endpoints)", response_class=HTMLResponse)
