@@ -60,9 +60,20 @@ def test_a_restart_reads_only_the_segments_a_read_answers_from(db, parsed):
     assert not any(seg.resident for seg in fresh.list(small).segs[:4])
 
 
-def test_the_ready_check_after_a_restart_parses_no_full_segment(db, parsed):
-    assert Storage(db.data_dir).check(small) == []
-    assert parsed == [LAST]
+def test_the_ready_check_after_a_restart_parses_no_full_segment(db, parsed, monkeypatch):
+    fresh = Storage(db.data_dir)
+    read = []
+    monkeypatch.setattr(fresh.segments, "from_sidecar", lambda *a: read.append(a) or None)
+    assert fresh.check(small) == []
+    assert parsed == [LAST] and [part.number for part, _ in read] == [5]  # of a full segment, only its sidecar's first line
+
+
+def test_the_ready_check_reports_a_full_segment_broken_by_hand(db):
+    path = db.data_dir / FULL[2]
+    path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(StoreCorrupt) as e:
+        Storage(db.data_dir).check(small)
+    assert e.value.file == FULL[2]
 
 
 def test_a_sidecar_is_unused_once_its_file_changes(db):
@@ -88,7 +99,7 @@ def test_an_unreadable_sidecar_is_ignored_and_made_again(db, parsed):
     cached = db.data_dir / ".cache" / f"{FULL[3]}.ids"
     cached.write_bytes(b'{"key": [1, 2')
     assert [r.title for r in Storage(db.data_dir).list(small)][15] == "n15"
-    assert FULL[3] in parsed and cached.read_bytes().startswith(b'{"key":')
+    assert FULL[3] in parsed and cached.read_bytes().startswith(b"[")
 
 
 def test_a_sidecar_that_disagrees_with_its_file_fails_one_read_then_the_file_is_read(db):
@@ -177,8 +188,8 @@ def test_saved_indexes_are_unused_once_their_file_changes(db):
 def test_a_planted_index_sidecar_is_ignored(db):
     assert len(select(db.list(small), {"count": 1})) == 6
     for cached in (db.data_dir / ".cache" / "t_seg").glob("*.values"):
-        key = cached.read_bytes().split(b',"value"')[0]
-        cached.write_bytes(key + b',"value":[[1,2,3]]}')
+        key = cached.read_bytes().split(b"\n")[0]
+        cached.write_bytes(key + b"\n[[1,2,3]]")
     assert len(select(Storage(db.data_dir).list(small), {"count": 1})) == 6
 
 
@@ -231,10 +242,11 @@ def test_verify_validates_every_record_whatever_the_sidecars_say(db, validated):
 
 def test_a_sidecar_with_wrong_positions_never_serves_another_record(db):
     cached = db.data_dir / ".cache" / f"{FULL[1]}.ids"
-    saved = orjson.loads(cached.read_bytes())
-    spans = saved["value"]["spans"]
-    saved["value"]["spans"] = [spans[0], *spans[2:], spans[-1] + (spans[-1] - spans[-2])][: len(spans) - 1] + [spans[-1]]
-    cached.write_bytes(orjson.dumps(saved))
+    key, _, value = cached.read_bytes().partition(b"\n")
+    saved = orjson.loads(value)
+    spans = saved["spans"]
+    saved["spans"] = [spans[0], *spans[2:], spans[-1] + (spans[-1] - spans[-2])][: len(spans) - 1] + [spans[-1]]
+    cached.write_bytes(key + b"\n" + orjson.dumps(saved))
     fresh = Storage(db.data_dir)
     assert [r.title for r in fresh.list(small)[5:10]] == ["n5", "n6", "n7", "n8", "n9"]
     assert fresh.list(small).frags(5, 10) == db.list(small).frags(5, 10)

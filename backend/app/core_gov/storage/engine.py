@@ -198,10 +198,16 @@ class Storage:
         /core/ready): every file parses, records are indexed, a log's last line is whole; its
         history is not held. Deep (for `valhalla verify`): every record and log line validated."""
         if isinstance(d, Collection):
-            for seg in self._records(d).segs:
-                if deep:  # every record, even those a sidecar says were valid (a disk can rot)
-                    Seg(seg.number, seg.rel, seg.ids, seg.frags, None, checked=False).check(d.model)
-                    self.segments.verified(Part(d, seg.number), seg)
+            if not deep:  # a segment read before under its current stat needs no second look
+                for part, path in self._parts(d):
+                    key = files.stat_key(path)
+                    cached = self._cache.get(part)
+                    if not ((cached is not None and cached.key == key) or (key is not None and self.segments.known(part, key))):
+                        self._load(part)
+                return []
+            for seg in self._records(d).segs:  # every record, even those a sidecar says were valid (a disk can rot)
+                Seg(seg.number, seg.rel, seg.ids, seg.frags, None, checked=False).check(d.model)
+                self.segments.verified(Part(d, seg.number), seg)
             return []
         if isinstance(d, Log):
             if deep:

@@ -65,6 +65,10 @@ class SegmentFiles:
         seg.spans = spans
         return self._back(part, key, seg)
 
+    def known(self, part: Part, key: Key) -> bool:
+        """Whether the file was read whole under this stat key before (its sidecar was kept)."""
+        return sidecar.matches(self.data_dir, part.relpath, "ids", key)
+
     def parsed(self, part: Part, key: Key, data: bytes) -> Seg:
         """The segment read from the file's bytes (``data``, as of ``key``)."""
         seg = self._back(part, key, formats.parse_segment(part.d, part.relpath, part.number, data))  # type: ignore[arg-type]

@@ -26,15 +26,27 @@ def _path(data_dir: Path, rel: str, kind: str) -> Path:
     return data_dir / FOLDER / f"{rel}.{kind}"
 
 
+# A sidecar is two lines: the stat key of the file it was made from, then the value.
+
+
 def read(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int]) -> Any:
     """The value saved for the file ``rel`` as of ``key``; None when absent, stale or unreadable."""
     try:
-        saved = orjson.loads(_path(data_dir, rel, kind).read_bytes())
+        saved_key, _, value = _path(data_dir, rel, kind).read_bytes().partition(b"\n")
+        if orjson.loads(saved_key) != list(key):
+            return None
+        return orjson.loads(value)
     except (OSError, orjson.JSONDecodeError):
         return None
-    if not isinstance(saved, dict) or saved.get("key") != list(key):
-        return None
-    return saved.get("value")
+
+
+def matches(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int]) -> bool:
+    """Whether a sidecar was kept for the file ``rel`` as of ``key`` (its first line only)."""
+    try:
+        with open(_path(data_dir, rel, kind), "rb") as f:
+            return orjson.loads(f.readline()) == list(key)
+    except (OSError, orjson.JSONDecodeError):
+        return False
 
 
 def write(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], value: Any) -> None:
@@ -48,7 +60,7 @@ def write(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], value:
             ignore = data_dir / FOLDER / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# Made again from the data files when missing or stale.\n*\n")
-        tmp.write_bytes(orjson.dumps({"key": list(key), "value": value}))
+        tmp.write_bytes(orjson.dumps(list(key)) + b"\n" + orjson.dumps(value))
         os.replace(tmp, path)
     except (OSError, TypeError) as e:
         log.warning("could not keep the %s sidecar of %s: %s", kind, rel, e)
