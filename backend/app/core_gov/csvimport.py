@@ -11,10 +11,11 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterable, Iterator, Sequence
+from typing import IO, Annotated, Any, Callable, Iterable, Iterator, NotRequired, Required, Sequence
 
 import pydantic_core
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from .errors import InvalidField
 
@@ -126,16 +127,14 @@ class Tally:
 def rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
     """(file line number, cells) of each CSV row that has a cell that is not blank."""
     reader = csv.reader(lines, strict=True)  # a stray or unclosed quote is an error, not a swallowed file
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            raise refused(f"line {line} is not valid CSV: {e}") from None
-        if "".join(row).strip():
-            yield line, row
+    line = 1  # where the next row starts
+    try:
+        for row in reader:
+            if "".join(row).strip():
+                yield line, row
+            line = reader.line_num + 1
+    except csv.Error as e:
+        raise refused(f"line {line} is not valid CSV: {e}") from None
 
 
 def header(line: int, row: list[str], required: Sequence[str], allowed: Sequence[str]) -> list[str]:
@@ -157,6 +156,26 @@ def cells(names: list[str], row: list[str]) -> tuple[dict[str, str] | None, list
     if len(row) > len(names) and any(c.strip() for c in row[len(names):]):
         return None, [("(row)", f"{len(row)} fields; the header has {len(names)}")]
     return {k: v for k, cell in zip(names, row) if (v := cell.strip())}, []
+
+
+def row_validator(model: type[BaseModel], exclude: Sequence[str] = ()) -> TypeAdapter[dict[str, Any]]:
+    """What ``model.model_validate(cells, strict=False)`` says of a row's cells (text, none
+    blank: see ``cells``), at a fraction of its cost: the model's fields (but ``exclude``) as a
+    TypedDict of the same types, constraints and messages, that answers the cells' values as
+    validated (the fields left out stay out: no defaults) and makes no model. For an input whose
+    only validator is storage.Input's null check (a cell is never None)."""
+    decorators = model.__pydantic_decorators__
+    own = [*decorators.model_validators, *(n for n in decorators.field_validators if n != "_not_null")]
+    if own or any(f.alias or f.validation_alias for f in model.model_fields.values()):
+        raise TypeError(f"row_validator: {model.__name__} has validators or aliases of its own ({own}); validate its rows with the model")
+    fields: dict[str, Any] = {}
+    for name, f in model.model_fields.items():
+        if name not in exclude:
+            kind = Annotated[(f.annotation, *f.metadata)] if f.metadata else f.annotation
+            fields[name] = Required[kind] if f.is_required() else NotRequired[kind]
+    row = TypedDict(f"{model.__name__}Row", fields)  # type: ignore[misc]
+    row.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+    return TypeAdapter(row)
 
 
 def problems(e: ValidationError) -> list[tuple[str, str]]:

@@ -23,7 +23,7 @@ from ..errors import Conflict, InvalidField, require_start
 from ..fields import combine_by_currency, country_of, subtotals_by_currency
 from ..property import service as property_service
 from ..regression import service as regression_service
-from ..storage import Records, Storage, Transaction, actor, archive, per_segment, search, select
+from ..storage import Records, Storage, Transaction, actor, archive, files, per_segment, search, select
 from . import store
 from .schemas import (
     DEAL_STARTS, Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, ImportResult,
@@ -245,11 +245,13 @@ def record_offer(db: Storage, deal_id: str, *, offer_amount: float, evidence_id:
 # ---------------------------------------------------------------------------------- CSV import
 #
 # A lead list is read as it arrives (an HTTP body or a file, in chunks; csvimport checks the text):
-# each row is validated once, as a DealCreate, and spooled to a temporary file as the deal it
-# stores, so memory does not grow with the file. A file that is not UTF-8 text, is empty or has
-# more than 1 % invalid rows changes nothing. Under the lock the duplicates are judged first
-# (the address keys are then let go), then the new deals are added in one transaction
-# (serialised once, no second validation) with one audit entry.
+# each row's cells are validated once, by DealCreate's field types (csvimport.row_validator: no
+# model made), and the deal it stores is spooled to a temporary file, serialised as the store
+# writes it, so memory does not grow with the file. A file that is not UTF-8 text, is empty or has
+# more than 1 % invalid rows changes nothing. The duplicates are judged against the deals as read
+# (nothing new: no backup, no write), and again under the lock when a concurrent write changed
+# them; the new deals are then added in one transaction (their spooled bytes, given an id and
+# stamps: no second validation) with one audit entry.
 
 REQUIRED_COLUMNS = ("address", "city", "province")
 ALLOWED_COLUMNS = tuple(n for n in DealCreate.model_fields if n != "stage")  # an import adds leads
@@ -276,28 +278,28 @@ def _town(city: str) -> str:
     return _SPACE.sub(" ", _PUNCT.sub(" ", city).casefold()).strip()
 
 
-def _stored(fields: dict[str, Any]) -> dict[str, Any]:
-    """The deal a valid row stores (all but its id and stamps, in file order), from its
-    DealCreate's values: a new lead, its expected spread computed as Deal computes it."""
-    spread = expected_spread(fields["assignment_fee_target"], fields["costs_estimate"])
-    fields.update(stage=Stage.lead, expected_spread=spread, closed_at=None)
-    return {name: fields[name] for name in STORED}
+# A new lead before its row's values: DealCreate's defaults, the stage, no spread or closing yet.
+_LEAD = {n: DealCreate.model_fields[n].get_default(call_default_factory=True) if n in ALLOWED_COLUMNS else None for n in STORED} | {"stage": Stage.lead.value}
+_ROW = csvimport.row_validator(DealCreate, exclude=("stage",))
 
 
 def _deal(db: Storage, header: list[str], row: list[str]) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
-    """A row's deal as stored (_stored), or its problems as (field, message)."""
+    """The deal a row stores (all but its id and stamps, in file order, as a DealCreate of its
+    cells would make it: "5" is 5), or its problems as (field, message)."""
     values, problems = csvimport.cells(header, row)
     if values is None:
         return None, problems
     if "tags" in values:
         values["tags"] = _TAGS.split(values["tags"])
     try:
-        create = DealCreate.model_validate(values, strict=False)  # cells are text: "5" is 5
+        deal = {**_LEAD, **_ROW.validate_python(values)}
     except ValidationError as e:
         return None, csvimport.problems(e)
-    fields = create.__dict__.copy()  # its values as validated (model_dump would copy them again)
-    problem = _place(db, fields)
-    return (None, [problem]) if problem else (_stored(fields), [])
+    problem = _place(db, deal)
+    if problem:
+        return None, [problem]
+    deal["expected_spread"] = expected_spread(deal["assignment_fee_target"], deal["costs_estimate"])
+    return deal, []
 
 
 @dataclass
@@ -322,7 +324,8 @@ def _check(db: Storage, chunks: Iterable[bytes], spool: IO[bytes]) -> _Checked:
         found.rows += 1
         deal, problems = _deal(db, header, row)
         if deal is not None:
-            spool.write(b"%d\t%s\t%s\n" % (line, address_key(deal["address"], deal["city"]).encode(), pydantic_core.to_json(deal)))
+            item = files.array_item(deal)
+            spool.write(b"%d\t%d\t%s\n%s" % (line, len(item), address_key(deal["address"], deal["city"]).encode(), item))
         else:
             found.add_invalid(line, problems)
     found.sha256 = text.digest.hexdigest()
@@ -331,41 +334,43 @@ def _check(db: Storage, chunks: Iterable[bytes], spool: IO[bytes]) -> _Checked:
 
 
 def _spooled(spool: IO[bytes]) -> Iterator[tuple[int, str, bytes]]:
+    """(file line, address key, the deal as files.array_item serialised it) of each spooled row."""
     spool.seek(0)
-    for raw in spool:
-        line, key, data = raw.split(b"\t", 2)
-        yield int(line), key.decode(), data
+    while head := spool.readline():
+        line, size, key = head.split(b"\t")
+        yield int(line), key[:-1].decode(), spool.read(int(size))
 
 
-def _existing(deals: Records[Deal]) -> dict[str, str | int]:
+def _existing(deals: Records[Deal]) -> dict[str, str]:
     """Address key -> the id of the deal at that address (read from the stored JSON: no models)."""
-    keys: dict[str, str | int] = {}
+    keys: dict[str, str] = {}
     for frag in deals.frags():
         d = pydantic_core.from_json(frag)
         keys[address_key(d["address"], d["city"])] = d["id"]
     return keys
 
 
-def _judge(spool: IO[bytes], seen: dict[str, str | int]) -> tuple[bytearray, int, list[DuplicateRow]]:
-    """Which spooled rows are new (1) and which repeat an address in ``seen`` or on an earlier
-    row (0); how many repeat one, the first csvimport.SHOWN listed with what they repeat."""
+def _judge(spool: IO[bytes], known: dict[str, str]) -> tuple[bytearray, int, list[DuplicateRow]]:
+    """Which spooled rows are new (1) and which repeat an address ``known`` or on an earlier row
+    (0); how many repeat one, the first csvimport.SHOWN listed with what they repeat."""
     new = bytearray()
     duplicates: list[DuplicateRow] = []
     count = 0
-    for line, key, data in _spooled(spool):
-        of = seen.setdefault(key, line)
+    first: dict[str, int] = {}  # the row each address of the file is first on
+    for line, key, item in _spooled(spool):
+        of = known.get(key) or first.setdefault(key, line)
         new.append(of == line)
         if of != line:
             count += 1
             if len(duplicates) < csvimport.SHOWN:
-                duplicates.append(DuplicateRow(row=line, address=pydantic_core.from_json(data)["address"], duplicate_of=of if isinstance(of, str) else f"row {of}"))
+                duplicates.append(DuplicateRow(row=line, address=pydantic_core.from_json(item)["address"], duplicate_of=of if isinstance(of, str) else f"row {of}"))
     return new, count, duplicates
 
 
-def _new_rows(spool: IO[bytes], new: bytearray) -> Iterator[dict[str, Any]]:
-    for (_, _, data), keep in zip(_spooled(spool), new):
+def _new_rows(spool: IO[bytes], new: bytearray) -> Iterator[bytes]:
+    for (_, _, item), keep in zip(_spooled(spool), new):
         if keep:
-            yield pydantic_core.from_json(data)
+            yield item
 
 
 def import_csv(db: Storage, chunks: Iterable[bytes]) -> ImportResult:
@@ -376,13 +381,14 @@ def import_csv(db: Storage, chunks: Iterable[bytes]) -> ImportResult:
     with tempfile.TemporaryFile() as spool:
         checked = _check(db, chunks, spool)
         known = _existing(db.list(store.deals))  # read without the lock, to skip the backup when nothing is new
-        if all(key in known for _, key, _ in _spooled(spool)):
-            _, duplicates, shown = _judge(spool, known)
-        else:
-            del known
+        new, duplicates, shown = _judge(spool, known)
+        if 1 in new:
             saved = archive.backup_before(db, f"the import of {checked.rows} row(s)", modules=("deals",))
-            with db.transaction("deals") as tx:  # judged again under the lock: a concurrent import may have added some
-                new, duplicates, shown = _judge(spool, _existing(tx.list(store.deals)))
+            with db.transaction("deals") as tx:
+                existing = _existing(tx.list(store.deals))
+                if existing != known:  # a concurrent import added some meanwhile
+                    new, duplicates, shown = _judge(spool, existing)
+                del known, existing
                 ids = tx.add_many(store.deals, _new_rows(spool, new))
                 if ids:
                     tx.audit("deals", store.deals.name, "import", "action", {
