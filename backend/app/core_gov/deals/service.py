@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import functools
 import re
+from itertools import islice, repeat
 import tempfile
 from dataclasses import dataclass
 from typing import IO, Any, Iterable, Iterator, Sequence
 
 import pydantic_core
-from pydantic import ValidationError
 
 from .. import csvimport
 from ..errors import Conflict, InvalidField, require_start
@@ -278,28 +278,26 @@ def _town(city: str) -> str:
     return _SPACE.sub(" ", _PUNCT.sub(" ", city).casefold()).strip()
 
 
-# A new lead before its row's values: DealCreate's defaults, the stage, no spread or closing yet.
-_LEAD = {n: DealCreate.model_fields[n].get_default(call_default_factory=True) if n in ALLOWED_COLUMNS else None for n in STORED} | {"stage": Stage.lead.value}
-_ROW = csvimport.row_validator(DealCreate, exclude=("stage",))
+_COLUMNS = csvimport.Columns(DealCreate, exclude=("stage",), prepare={"tags": _TAGS.split})
+_LEAD = {"stage": Stage.lead.value, "expected_spread": None, "closed_at": None}  # what a row does not give
+_BATCH = 2000  # rows validated together
 
 
-def _deal(db: Storage, header: list[str], row: list[str]) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
-    """The deal a row stores (all but its id and stamps, in file order, as a DealCreate of its
-    cells would make it: "5" is 5), or its problems as (field, message)."""
-    values, problems = csvimport.cells(header, row)
-    if values is None:
-        return None, problems
-    if "tags" in values:
-        values["tags"] = _TAGS.split(values["tags"])
-    try:
-        deal = {**_LEAD, **_ROW.validate_python(values)}
-    except ValidationError as e:
-        return None, csvimport.problems(e)
-    problem = _place(db, deal)
-    if problem:
-        return None, [problem]
-    deal["expected_spread"] = expected_spread(deal["assignment_fee_target"], deal["costs_estimate"])
-    return deal, []
+def _deals(db: Storage, header: list[str], rows: list[list[str]]) -> Iterator[tuple[dict[str, Any] | None, list[tuple[str, str]]]]:
+    """Each row's deal as stored (all but its id and stamps, in file order, as a DealCreate of
+    its cells would make it: "5" is 5), or its problems as (field, message)."""
+    values, problems = _COLUMNS(header, rows)
+    for i, deal in enumerate(zip(*(values[n] if n in values else repeat(_LEAD[n]) for n in STORED))):
+        if i in problems:
+            yield None, problems[i]
+            continue
+        deal = dict(zip(STORED, deal))
+        problem = _place(db, deal)
+        if problem:
+            yield None, [problem]
+            continue
+        deal["expected_spread"] = expected_spread(deal["assignment_fee_target"], deal["costs_estimate"])
+        yield deal, []
 
 
 @dataclass
@@ -320,14 +318,15 @@ def _check(db: Storage, chunks: Iterable[bytes], spool: IO[bytes]) -> _Checked:
         raise csvimport.empty(f"a header row naming the columns (required: {', '.join(REQUIRED_COLUMNS)})")
     header = csvimport.header(*first, REQUIRED_COLUMNS, ALLOWED_COLUMNS)
     found = _Checked()
-    for line, row in rows:
-        found.rows += 1
-        deal, problems = _deal(db, header, row)
-        if deal is not None:
-            item = files.array_item(deal)
-            spool.write(b"%d\t%d\t%s\n%s" % (line, len(item), address_key(deal["address"], deal["city"]).encode(), item))
-        else:
-            found.add_invalid(line, problems)
+    while batch := list(islice(rows, _BATCH)):
+        found.rows += len(batch)
+        lines, cells = zip(*batch)
+        for line, (deal, problems) in zip(lines, _deals(db, header, list(cells))):
+            if deal is not None:
+                item = files.array_item(deal)
+                spool.write(b"%d\t%d\t%s\n%s" % (line, len(item), address_key(deal["address"], deal["city"]).encode(), item))
+            else:
+                found.add_invalid(line, problems)
     found.sha256 = text.digest.hexdigest()
     found.check()
     return found
