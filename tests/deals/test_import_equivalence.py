@@ -156,3 +156,18 @@ def test_add_many_stores_a_serialised_row_as_it_stores_the_same_row_given_as_fie
     with pytest.raises(ValueError, match="add_many: the row is not a Deal as stored"):
         with db.transaction("deals") as tx:
             tx.add_many(store.deals, [files.array_item({**good, "costs_estimate": 0})])  # 0 is stored as 0.0
+
+
+def address_key_by_regex(address: str, city: str) -> str:
+    """address_key as first written: whitespace runs split by a regular expression."""
+    words = re.split(r"\s+", re.sub(r"[^\w\s]", " ", address).casefold().strip())
+    town = re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", city).casefold()).strip()
+    return " ".join([service._ABBREV.get(w, w) for w in words]) + "|" + town
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",))), st.text(st.characters(codec="utf-8", exclude_categories=("Cs",))))
+@example(" 12\u00a0 Elm\x1cStreet.\u2003W ", "St.\u3000Catharines\x1f")
+@example("", "")
+def test_address_key_is_what_it_was(address, city):
+    assert service.address_key(address, city) == address_key_by_regex(address, city)

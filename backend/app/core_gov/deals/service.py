@@ -258,7 +258,6 @@ ALLOWED_COLUMNS = tuple(n for n in DealCreate.model_fields if n != "stage")  # a
 STORED = tuple(n for n in Deal.model_fields if n not in ("id", "created_at", "updated_at", "version"))  # a deal's fields, in file order
 _TAGS = re.compile(r"[;|]")
 _PUNCT = re.compile(r"[^\w\s]")
-_SPACE = re.compile(r"\s+")
 _ABBREV = {
     "street": "st", "avenue": "ave", "av": "ave", "road": "rd", "drive": "dr", "boulevard": "blvd", "crescent": "cres",
     "court": "ct", "place": "pl", "lane": "ln", "terrace": "terr", "circle": "cir", "highway": "hwy", "parkway": "pkwy",
@@ -269,17 +268,17 @@ _ABBREV = {
 
 def address_key(address: str, city: str) -> str:
     """Case, whitespace, punctuation and street-type spelling do not make two addresses differ."""
-    words = _SPACE.split(_PUNCT.sub(" ", address).casefold().strip())
-    return " ".join([_ABBREV.get(w, w) for w in words]) + "|" + _town(city)
+    words = _PUNCT.sub(" ", address).casefold().split()
+    return " ".join(map(_ABBREV.get, words, words)) + "|" + _town(city)
 
 
 @functools.lru_cache(maxsize=4096)  # a lead list names a few towns many times
 def _town(city: str) -> str:
-    return _SPACE.sub(" ", _PUNCT.sub(" ", city).casefold()).strip()
+    return " ".join(_PUNCT.sub(" ", city).casefold().split())
 
 
 _COLUMNS = csvimport.Columns(DealCreate, exclude=("stage",), prepare={"tags": _TAGS.split})
-_LEAD = {"stage": Stage.lead.value, "expected_spread": None, "closed_at": None}  # what a row does not give
+_LEAD = {"stage": Stage.lead.value, "closed_at": None}  # what a row does not give
 _BATCH = 2000  # rows validated together
 
 
@@ -287,17 +286,14 @@ def _deals(db: Storage, header: list[str], rows: list[list[str]]) -> Iterator[tu
     """Each row's deal as stored (all but its id and stamps, in file order, as a DealCreate of
     its cells would make it: "5" is 5), or its problems as (field, message)."""
     values, problems = _COLUMNS(header, rows)
+    values["expected_spread"] = list(map(expected_spread, values["assignment_fee_target"], values["costs_estimate"]))
     for i, deal in enumerate(zip(*(values[n] if n in values else repeat(_LEAD[n]) for n in STORED))):
         if i in problems:
             yield None, problems[i]
             continue
         deal = dict(zip(STORED, deal))
         problem = _place(db, deal)
-        if problem:
-            yield None, [problem]
-            continue
-        deal["expected_spread"] = expected_spread(deal["assignment_fee_target"], deal["costs_estimate"])
-        yield deal, []
+        yield (None, [problem]) if problem else (deal, [])
 
 
 @dataclass
@@ -321,12 +317,14 @@ def _check(db: Storage, chunks: Iterable[bytes], spool: IO[bytes]) -> _Checked:
     while batch := list(islice(rows, _BATCH)):
         found.rows += len(batch)
         lines, cells = zip(*batch)
+        good = []
         for line, (deal, problems) in zip(lines, _deals(db, header, list(cells))):
             if deal is not None:
                 item = files.array_item(deal)
-                spool.write(b"%d\t%d\t%s\n%s" % (line, len(item), address_key(deal["address"], deal["city"]).encode(), item))
+                good.append(b"%d\t%d\t%s\n%s" % (line, len(item), address_key(deal["address"], deal["city"]).encode(), item))
             else:
                 found.add_invalid(line, problems)
+        spool.write(b"".join(good))
     found.sha256 = text.digest.hexdigest()
     found.check()
     return found
