@@ -110,7 +110,7 @@ def test_a_csv_file_spools_each_good_row_with_its_line_and_lists_each_bad_one(db
     except Exception as refused:  # more than 1 % invalid: refused whole, as the rows say
         assert sum(1 for _, item, _ in expected if item is None) > csvimport.MAX_INVALID * len(lines), refused
         return
-    assert [(line, item) for line, _, item in service._spooled(spool)] == [(line, item) for line, item, _ in expected if item is not None]
+    assert list(zip(checked.lines, service._items(spool, checked))) == [(line, item) for line, item, _ in expected if item is not None]
     assert [(p.row, p.field, p.message) for p in checked.invalid] == [(line, f, m) for line, item, problems in expected if item is None for f, m in problems][: len(checked.invalid)]
     assert checked.invalid_count == sum(1 for _, item, _ in expected if item is None)
 

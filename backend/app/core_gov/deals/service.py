@@ -13,7 +13,8 @@ import functools
 import re
 from itertools import islice, repeat
 import tempfile
-from dataclasses import dataclass
+from array import array
+from dataclasses import dataclass, field
 from typing import IO, Any, Iterable, Iterator, Sequence
 
 import pydantic_core
@@ -244,14 +245,15 @@ def record_offer(db: Storage, deal_id: str, *, offer_amount: float, evidence_id:
 
 # ---------------------------------------------------------------------------------- CSV import
 #
-# A lead list is read as it arrives (an HTTP body or a file, in chunks; csvimport checks the text):
-# each row's cells are validated once, by DealCreate's field types (csvimport.row_validator: no
-# model made), and the deal it stores is spooled to a temporary file, serialised as the store
-# writes it, so memory does not grow with the file. A file that is not UTF-8 text, is empty or has
-# more than 1 % invalid rows changes nothing. The duplicates are judged against the deals as read
-# (nothing new: no backup, no write), and again under the lock when a concurrent write changed
-# them; the new deals are then added in one transaction (their spooled bytes, given an id and
-# stamps: no second validation) with one audit entry.
+# A lead list is read as it arrives (an HTTP body or a file, in chunks; csvimport checks the text),
+# in batches of rows validated column by column by DealCreate's field types (csvimport.Columns:
+# each distinct cell once, no model made). Each good row's deal is spooled to a temporary file,
+# serialised as the store writes it, so memory holds the file's address keys, not its rows. A file
+# that is not UTF-8 text, is empty or has more than 1 % invalid rows changes nothing. The
+# duplicates are judged against the deals as read (nothing new: no backup, no write), and again
+# under the lock when a concurrent write changed them; the new deals are then added in one
+# transaction (their spooled bytes, given an id and stamps: no second validation) with one audit
+# entry.
 
 REQUIRED_COLUMNS = ("address", "city", "province")
 ALLOWED_COLUMNS = tuple(n for n in DealCreate.model_fields if n != "stage")  # an import adds leads
@@ -298,10 +300,13 @@ def _deals(db: Storage, header: list[str], rows: list[list[str]]) -> Iterator[tu
 
 @dataclass
 class _Checked(csvimport.Tally):
-    """What reading a file found; its good rows are in the spool, one a line: `row<TAB>address
-    key<TAB>the deal as JSON`."""
+    """What reading a file found. Its good rows' deals are in the spool one after the other
+    (files.array_item bytes); here are each one's file line, address key and end in the spool."""
 
     sha256: str = ""
+    lines: array = field(default_factory=lambda: array("q"))
+    keys: list[str] = field(default_factory=list)
+    ends: array = field(default_factory=lambda: array("q"))
 
 
 def _check(db: Storage, chunks: Iterable[bytes], spool: IO[bytes]) -> _Checked:
@@ -314,28 +319,40 @@ def _check(db: Storage, chunks: Iterable[bytes], spool: IO[bytes]) -> _Checked:
         raise csvimport.empty(f"a header row naming the columns (required: {', '.join(REQUIRED_COLUMNS)})")
     header = csvimport.header(*first, REQUIRED_COLUMNS, ALLOWED_COLUMNS)
     found = _Checked()
+    end = 0
     while batch := list(islice(rows, _BATCH)):
         found.rows += len(batch)
         lines, cells = zip(*batch)
-        good = []
+        items = []
         for line, (deal, problems) in zip(lines, _deals(db, header, list(cells))):
             if deal is not None:
-                item = files.array_item(deal)
-                good.append(b"%d\t%d\t%s\n%s" % (line, len(item), address_key(deal["address"], deal["city"]).encode(), item))
+                items.append(files.array_item(deal))
+                end += len(items[-1])
+                found.lines.append(line)
+                found.keys.append(address_key(deal["address"], deal["city"]))
+                found.ends.append(end)
             else:
                 found.add_invalid(line, problems)
-        spool.write(b"".join(good))
+        spool.write(b"".join(items))
     found.sha256 = text.digest.hexdigest()
     found.check()
     return found
 
 
-def _spooled(spool: IO[bytes]) -> Iterator[tuple[int, str, bytes]]:
-    """(file line, address key, the deal as files.array_item serialised it) of each spooled row."""
+def _items(spool: IO[bytes], checked: _Checked) -> Iterator[bytes]:
+    """The deal of each good row, as files.array_item serialised it."""
     spool.seek(0)
-    while head := spool.readline():
-        line, size, key = head.split(b"\t")
-        yield int(line), key[:-1].decode(), spool.read(int(size))
+    start = 0
+    for end in checked.ends:
+        yield spool.read(end - start)
+        start = end
+
+
+def _address(spool: IO[bytes], checked: _Checked, i: int) -> str:
+    """The address of the i-th good row."""
+    start = checked.ends[i - 1] if i else 0
+    spool.seek(start)
+    return pydantic_core.from_json(spool.read(checked.ends[i] - start))["address"]
 
 
 def _existing(deals: Records[Deal]) -> dict[str, str]:
@@ -347,25 +364,25 @@ def _existing(deals: Records[Deal]) -> dict[str, str]:
     return keys
 
 
-def _judge(spool: IO[bytes], known: dict[str, str]) -> tuple[bytearray, int, list[DuplicateRow]]:
-    """Which spooled rows are new (1) and which repeat an address ``known`` or on an earlier row
+def _judge(spool: IO[bytes], checked: _Checked, known: dict[str, str]) -> tuple[bytearray, int, list[DuplicateRow]]:
+    """Which good rows are new (1) and which repeat an address ``known`` or on an earlier row
     (0); how many repeat one, the first csvimport.SHOWN listed with what they repeat."""
     new = bytearray()
     duplicates: list[DuplicateRow] = []
     count = 0
     first: dict[str, int] = {}  # the row each address of the file is first on
-    for line, key, item in _spooled(spool):
+    for i, (line, key) in enumerate(zip(checked.lines, checked.keys)):
         of = known.get(key) or first.setdefault(key, line)
         new.append(of == line)
         if of != line:
             count += 1
             if len(duplicates) < csvimport.SHOWN:
-                duplicates.append(DuplicateRow(row=line, address=pydantic_core.from_json(item)["address"], duplicate_of=of if isinstance(of, str) else f"row {of}"))
+                duplicates.append(DuplicateRow(row=line, address=_address(spool, checked, i), duplicate_of=of if isinstance(of, str) else f"row {of}"))
     return new, count, duplicates
 
 
-def _new_rows(spool: IO[bytes], new: bytearray) -> Iterator[bytes]:
-    for (_, _, item), keep in zip(_spooled(spool), new):
+def _new_rows(spool: IO[bytes], checked: _Checked, new: bytearray) -> Iterator[bytes]:
+    for item, keep in zip(_items(spool, checked), new):
         if keep:
             yield item
 
@@ -378,15 +395,15 @@ def import_csv(db: Storage, chunks: Iterable[bytes]) -> ImportResult:
     with tempfile.TemporaryFile() as spool:
         checked = _check(db, chunks, spool)
         known = _existing(db.list(store.deals))  # read without the lock, to skip the backup when nothing is new
-        new, duplicates, shown = _judge(spool, known)
+        new, duplicates, shown = _judge(spool, checked, known)
         if 1 in new:
             saved = archive.backup_before(db, f"the import of {checked.rows} row(s)", modules=("deals",))
             with db.transaction("deals") as tx:
                 existing = _existing(tx.list(store.deals))
                 if existing != known:  # a concurrent import added some meanwhile
-                    new, duplicates, shown = _judge(spool, existing)
-                del known, existing
-                ids = tx.add_many(store.deals, _new_rows(spool, new))
+                    new, duplicates, shown = _judge(spool, checked, existing)
+                del known, existing, checked.keys[:]  # let the keys go before the deals are staged
+                ids = tx.add_many(store.deals, _new_rows(spool, checked, new))
                 if ids:
                     tx.audit("deals", store.deals.name, "import", "action", {
                         "file_sha256": [None, checked.sha256], "rows": [None, checked.rows], "added": [None, len(ids)],
