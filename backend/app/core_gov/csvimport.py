@@ -196,8 +196,13 @@ class Columns:
         given = dict(zip(names, zip(*rows))) if rows else {}
         values: dict[str, list[Any]] = {}
         for name, (adapter, required, default) in self.fields.items():
+            if name not in given and not required:
+                values[name] = [default] * len(rows)
+                continue
             cells = list(map(str.strip, given.get(name, ("",) * len(rows))))
-            found, bad = self._distinct(name, adapter, [c for c in dict.fromkeys(cells) if c])
+            distinct = dict.fromkeys(cells)
+            distinct.pop("", None)
+            found, bad = self._distinct(name, adapter, list(distinct))
             found[""] = _BAD if required else default
             if required:
                 bad[""] = [(name, "Field required")]
