@@ -132,7 +132,7 @@ def test_a_column_repeated_on_every_row_is_validated_once_a_batch(monkeypatch):
     assert calls == [["on", "ON", "ZZ"], ["on", "ON"]]  # the distinct cells, then the valid ones again for their values
 
 
-def test_columns_refuses_a_model_with_validators_of_its_own():
+def test_columns_refuses_a_model_with_validators_of_its_own_and_a_column_it_has_no_field_for():
     from pydantic import field_validator
 
     class Checked(DealCreate):
@@ -143,6 +143,8 @@ def test_columns_refuses_a_model_with_validators_of_its_own():
 
     with pytest.raises(TypeError, match="validate its rows with the model"):
         csvimport.Columns(Checked)
+    with pytest.raises(ValueError, match=r"no field \['stage'\]; check the header first"):
+        csvimport.Columns(DealCreate, exclude=("stage",))(["address", "city", "province", "stage"], [["1 A St", "Town", "ON", "lead"]])
 
 
 def test_add_many_stores_a_serialised_row_as_it_stores_the_same_row_given_as_fields(db, data_dir):

@@ -186,6 +186,8 @@ class Columns:
         missing), and the invalid rows (their index: their problems as (field, message), in the
         model's field order). ``rows`` are padded to the header's width."""
         width = len(names)
+        if not set(names) <= self.fields.keys():
+            raise ValueError(f"csvimport.Columns: no field {sorted(set(names) - self.fields.keys())}; check the header first (header())")
         problems: dict[int, list[tuple[str, str]]] = {}
         if any(len(row) != width for row in rows):
             for i, row in enumerate(rows):
