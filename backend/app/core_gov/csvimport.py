@@ -183,8 +183,9 @@ class Columns:
 
     def __call__(self, names: list[str], rows: list[list[str]]) -> tuple[dict[str, list[Any]], dict[int, list[tuple[str, str]]]]:
         """Each field's value on each row (its default where the cell is blank or the column
-        missing), and the invalid rows (their index: their problems as (field, message), in the
-        model's field order). ``rows`` are padded to the header's width."""
+        missing, _BAD where the cell is invalid), and the invalid rows (their index: their
+        problems as (field, message), in the model's field order). ``rows`` are padded to the
+        header's width."""
         width = len(names)
         if not set(names) <= self.fields.keys():
             raise ValueError(f"csvimport.Columns: no field {sorted(set(names) - self.fields.keys())}; check the header first (header())")

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 import re
-from itertools import islice, repeat
 import tempfile
 from array import array
 from dataclasses import dataclass, field
+from itertools import islice, repeat
 from typing import IO, Any, Iterable, Iterator, Sequence
 
 import pydantic_core
@@ -289,11 +289,11 @@ def _deals(db: Storage, header: list[str], rows: list[list[str]]) -> Iterator[tu
     its cells would make it: "5" is 5), or its problems as (field, message)."""
     values, problems = _COLUMNS(header, rows)
     values["expected_spread"] = list(map(expected_spread, values["assignment_fee_target"], values["costs_estimate"]))
-    for i, deal in enumerate(zip(*(values[n] if n in values else repeat(_LEAD[n]) for n in STORED))):
+    for i, fields in enumerate(zip(*(values[n] if n in values else repeat(_LEAD[n]) for n in STORED))):
         if i in problems:
             yield None, problems[i]
             continue
-        deal = dict(zip(STORED, deal))
+        deal = dict(zip(STORED, fields))
         problem = _place(db, deal)
         yield (None, [problem]) if problem else (deal, [])
 
