@@ -204,10 +204,10 @@ class Columns:
                 continue
             cells = list(map(str.strip, given.get(name, ("",) * len(rows))))
             distinct = dict.fromkeys(cells)
-            distinct.pop("", None)
+            blank = distinct.pop("", 0) is None
             found, bad = self._distinct(name, adapter, list(distinct))
             found[""] = _BAD if required else default
-            if required:
+            if required and blank:
                 bad[""] = [(name, "Field required")]
             values[name] = list(map(found.__getitem__, cells))
             if bad:
