@@ -5,10 +5,11 @@
 
 --rows: for each N, a fresh data dir and server; a lead list of N rows (the bench's deals, about
 280 B a row) POSTed to /core/deals/import as a streamed text/csv body. Prints the seconds, the
-server's CPU seconds for it (utime + stime: on a shared machine the wall time includes waiting
-for a core), its RSS before and after and its peak (VmRSS, VmHWM), the deal files and audit
-lines written, then restarts the server on the data dir and times the first page of deals
-(its X-Total-Count must be every deal added), and a linear extrapolation to 1M rows.
+server's CPU seconds for it (utime + stime, counted once the application is built: on a shared
+machine the wall time includes waiting for a core), its RSS before and after and its peak
+(VmRSS, VmHWM), the deal files and audit lines written, the first page of deals after a restart
+(its X-Total-Count must be every deal added), the load average (1, 5, 15 min) as the import
+ends, and a linear extrapolation to 1M rows.
 --profile N: one in-process import of N rows under cProfile, the top functions by own time.
 """
 
@@ -41,6 +42,7 @@ def measure(n: int, work: Path) -> dict:
     write_deals_csv(csv_path, n)
     data_dir = work / f"data-{n}"
     with valhalla(data_dir) as server:
+        server.timed("GET", "/core/deals", params={"limit": 1})  # health answers while the app is still built: wait for it
         before, cpu = server.rss_mb(), cpu_seconds(server)
         with open(csv_path, "rb") as f:
             seconds, r = server.timed("POST", "/core/deals/import", content=iter(partial(f.read, 1 << 16), b""), headers={"content-type": "text/csv"})
@@ -57,7 +59,7 @@ def measure(n: int, work: Path) -> dict:
         "rows": n, "file_mb": csv_path.stat().st_size / 1e6, "seconds": seconds, "cpu": cpu, "added": r.json()["added"], "read_s": read_s,
         "rss_before": before[0], "rss_after": after, "peak": peak, "answer_bytes": len(r.content),
         "deals_mb": sum(p.stat().st_size for p in folder.glob("deals*.json")) / 1e6,
-        "audit_lines": len((folder / "audit.jsonl").read_bytes().splitlines()),
+        "audit_lines": len((folder / "audit.jsonl").read_bytes().splitlines()), "load": os.getloadavg(),
     }
 
 
@@ -83,14 +85,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="deals-import-") as tmp:
         if args.profile:
             return profile(args.profile, Path(tmp))
-        print("| rows | file MB | seconds | rows/s | server CPU s | RSS before MB | RSS after MB | peak MB | deal files MB | audit lines | answer bytes | first page after restart s |")
-        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("| rows | file MB | seconds | rows/s | server CPU s | RSS before MB | RSS after MB | peak MB | deal files MB | audit lines | answer bytes | first page after restart s | load average after |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         results = []
         for n in (int(x) for x in args.rows.split(",")):
             m = measure(n, Path(tmp))
             results.append(m)
             print(f"| {n:,} | {m['file_mb']:.1f} | {m['seconds']:.1f} | {n / m['seconds']:,.0f} | {m['cpu']:.1f} | {m['rss_before']:.0f} | {m['rss_after']:.0f} "
-                  f"| {m['peak']:.0f} | {m['deals_mb']:.0f} | {m['audit_lines']} | {m['answer_bytes']} | {m['read_s']:.2f} |", flush=True)
+                  f"| {m['peak']:.0f} | {m['deals_mb']:.0f} | {m['audit_lines']} | {m['answer_bytes']} | {m['read_s']:.2f} | {' '.join(f'{x:.2f}' for x in m['load'])} |", flush=True)
         a, b = results[0], results[-1]
         if b["rows"] > a["rows"]:
             per_row_s = (b["seconds"] - a["seconds"]) / (b["rows"] - a["rows"])

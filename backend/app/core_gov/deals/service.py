@@ -12,18 +12,19 @@ from __future__ import annotations
 import functools
 import re
 import tempfile
-from dataclasses import dataclass
+from array import array
+from dataclasses import dataclass, field
+from itertools import islice, repeat
 from typing import IO, Any, Iterable, Iterator, NamedTuple, Sequence
 
 import pydantic_core
-from pydantic import ValidationError
 
 from .. import csvimport
 from ..errors import Conflict, InvalidField, require_start
 from ..fields import combine_by_currency, country_of, subtotals_by_currency
 from ..property import service as property_service
 from ..regression import service as regression_service
-from ..storage import Columns, Records, Storage, Transaction, actor, archive, per_segment, search, select
+from ..storage import Columns, Records, Storage, Transaction, actor, archive, files, per_segment, search, select
 from . import store
 from .schemas import (
     DEAL_STARTS, Activity, ActivityCreate, ActivityKind, Deal, DealCreate, DealsSummary, DealUpdate, DuplicateRow, ImportResult,
@@ -261,19 +262,21 @@ def record_offer(db: Storage, deal_id: str, *, offer_amount: float, evidence_id:
 
 # ---------------------------------------------------------------------------------- CSV import
 #
-# A lead list is read as it arrives (an HTTP body or a file, in chunks; csvimport checks the text):
-# each row is validated once, as a DealCreate, and spooled to a temporary file as the deal it
-# stores, so memory does not grow with the file. A file that is not UTF-8 text, is empty or has
-# more than 1 % invalid rows changes nothing. Under the lock the duplicates are judged first
-# (the address keys are then let go), then the new deals are added in one transaction
-# (serialised once, no second validation) with one audit entry.
+# A lead list is read as it arrives (an HTTP body or a file, in chunks; csvimport checks the text),
+# in batches of rows validated column by column by DealCreate's field types (csvimport.Columns:
+# each distinct cell once, no model made). Each good row's deal is spooled to a temporary file,
+# serialised as the store writes it, so memory holds the file's address keys, not its rows. A file
+# that is not UTF-8 text, is empty or has more than 1 % invalid rows changes nothing. The
+# duplicates are judged against the deals as read (nothing new: no backup, no write), and again
+# under the lock when a concurrent write changed them; the new deals are then added in one
+# transaction (their spooled bytes, given an id and stamps: no second validation) with one audit
+# entry.
 
 REQUIRED_COLUMNS = ("address", "city", "province")
 ALLOWED_COLUMNS = tuple(n for n in DealCreate.model_fields if n != "stage")  # an import adds leads
 STORED = tuple(n for n in Deal.model_fields if n not in ("id", "created_at", "updated_at", "version"))  # a deal's fields, in file order
 _TAGS = re.compile(r"[;|]")
 _PUNCT = re.compile(r"[^\w\s]")
-_SPACE = re.compile(r"\s+")
 _ABBREV = {
     "street": "st", "avenue": "ave", "av": "ave", "road": "rd", "drive": "dr", "boulevard": "blvd", "crescent": "cres",
     "court": "ct", "place": "pl", "lane": "ln", "terrace": "terr", "circle": "cir", "highway": "hwy", "parkway": "pkwy",
@@ -284,45 +287,43 @@ _ABBREV = {
 
 def address_key(address: str, city: str) -> str:
     """Case, whitespace, punctuation and street-type spelling do not make two addresses differ."""
-    words = _SPACE.split(_PUNCT.sub(" ", address).casefold().strip())
-    return " ".join([_ABBREV.get(w, w) for w in words]) + "|" + _town(city)
+    words = _PUNCT.sub(" ", address).casefold().split()
+    return " ".join(map(_ABBREV.get, words, words)) + "|" + _town(city)
 
 
 @functools.lru_cache(maxsize=4096)  # a lead list names a few towns many times
 def _town(city: str) -> str:
-    return _SPACE.sub(" ", _PUNCT.sub(" ", city).casefold()).strip()
+    return " ".join(_PUNCT.sub(" ", city).casefold().split())
 
 
-def _stored(fields: dict[str, Any]) -> dict[str, Any]:
-    """The deal a valid row stores (all but its id and stamps, in file order), from its
-    DealCreate's values: a new lead, its expected spread computed as Deal computes it."""
-    spread = expected_spread(fields["assignment_fee_target"], fields["costs_estimate"])
-    fields.update(stage=Stage.lead, expected_spread=spread, closed_at=None)
-    return {name: fields[name] for name in STORED}
+_COLUMNS = csvimport.Columns(DealCreate, exclude=("stage",), prepare={"tags": _TAGS.split})
+_LEAD = {"stage": Stage.lead.value, "closed_at": None}  # what a row does not give
+_BATCH = 2000  # rows validated together
 
 
-def _deal(db: Storage, header: list[str], row: list[str]) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
-    """A row's deal as stored (_stored), or its problems as (field, message)."""
-    values, problems = csvimport.cells(header, row)
-    if values is None:
-        return None, problems
-    if "tags" in values:
-        values["tags"] = _TAGS.split(values["tags"])
-    try:
-        create = DealCreate.model_validate(values, strict=False)  # cells are text: "5" is 5
-    except ValidationError as e:
-        return None, csvimport.problems(e)
-    fields = create.__dict__.copy()  # its values as validated (model_dump would copy them again)
-    problem = _place(db, fields)
-    return (None, [problem]) if problem else (_stored(fields), [])
+def _deals(db: Storage, header: list[str], rows: list[list[str]]) -> Iterator[tuple[dict[str, Any] | None, list[tuple[str, str]]]]:
+    """Each row's deal as stored (all but its id and stamps, in file order, as a DealCreate of
+    its cells would make it: "5" is 5), or its problems as (field, message)."""
+    values, problems = _COLUMNS(header, rows)
+    values["expected_spread"] = list(map(expected_spread, values["assignment_fee_target"], values["costs_estimate"]))
+    for i, fields in enumerate(zip(*(values[n] if n in values else repeat(_LEAD[n]) for n in STORED))):
+        if i in problems:
+            yield None, problems[i]
+            continue
+        deal = dict(zip(STORED, fields))
+        problem = _place(db, deal)
+        yield (None, [problem]) if problem else (deal, [])
 
 
 @dataclass
 class _Checked(csvimport.Tally):
-    """What reading a file found; its good rows are in the spool, one a line: `row<TAB>address
-    key<TAB>the deal as JSON`."""
+    """What reading a file found. Its good rows' deals are in the spool one after the other
+    (files.array_item bytes); here are each one's file line, address key and end in the spool."""
 
     sha256: str = ""
+    lines: array = field(default_factory=lambda: array("q"))
+    keys: list[str] = field(default_factory=list)
+    ends: array = field(default_factory=lambda: array("q"))
 
 
 def _check(db: Storage, chunks: Iterable[bytes], spool: IO[bytes]) -> _Checked:
@@ -335,54 +336,72 @@ def _check(db: Storage, chunks: Iterable[bytes], spool: IO[bytes]) -> _Checked:
         raise csvimport.empty(f"a header row naming the columns (required: {', '.join(REQUIRED_COLUMNS)})")
     header = csvimport.header(*first, REQUIRED_COLUMNS, ALLOWED_COLUMNS)
     found = _Checked()
-    for line, row in rows:
-        found.rows += 1
-        deal, problems = _deal(db, header, row)
-        if deal is not None:
-            spool.write(b"%d\t%s\t%s\n" % (line, address_key(deal["address"], deal["city"]).encode(), pydantic_core.to_json(deal)))
-        else:
-            found.add_invalid(line, problems)
+    end = 0
+    while batch := list(islice(rows, _BATCH)):
+        found.rows += len(batch)
+        lines, cells = zip(*batch)
+        items = []
+        for line, (deal, problems) in zip(lines, _deals(db, header, list(cells))):
+            if deal is not None:
+                items.append(files.array_item(deal))
+                end += len(items[-1])
+                found.lines.append(line)
+                found.keys.append(address_key(deal["address"], deal["city"]))
+                found.ends.append(end)
+            else:
+                found.add_invalid(line, problems)
+        spool.write(b"".join(items))
     found.sha256 = text.digest.hexdigest()
     found.check()
     return found
 
 
-def _spooled(spool: IO[bytes]) -> Iterator[tuple[int, str, bytes]]:
+def _items(spool: IO[bytes], checked: _Checked) -> Iterator[bytes]:
+    """The deal of each good row, as files.array_item serialised it."""
     spool.seek(0)
-    for raw in spool:
-        line, key, data = raw.split(b"\t", 2)
-        yield int(line), key.decode(), data
+    start = 0
+    for end in checked.ends:
+        yield spool.read(end - start)
+        start = end
 
 
-def _existing(deals: Records[Deal]) -> dict[str, str | int]:
+def _address(spool: IO[bytes], checked: _Checked, i: int) -> str:
+    """The address of the i-th good row."""
+    start = checked.ends[i - 1] if i else 0
+    spool.seek(start)
+    return pydantic_core.from_json(spool.read(checked.ends[i] - start))["address"]
+
+
+def _existing(deals: Records[Deal]) -> dict[str, str]:
     """Address key -> the id of the deal at that address (read from the stored JSON: no models)."""
-    keys: dict[str, str | int] = {}
+    keys: dict[str, str] = {}
     for frag in deals.frags():
         d = pydantic_core.from_json(frag)
         keys[address_key(d["address"], d["city"])] = d["id"]
     return keys
 
 
-def _judge(spool: IO[bytes], seen: dict[str, str | int]) -> tuple[bytearray, int, list[DuplicateRow]]:
-    """Which spooled rows are new (1) and which repeat an address in ``seen`` or on an earlier
-    row (0); how many repeat one, the first csvimport.SHOWN listed with what they repeat."""
+def _judge(spool: IO[bytes], checked: _Checked, known: dict[str, str]) -> tuple[bytearray, int, list[DuplicateRow]]:
+    """Which good rows are new (1) and which repeat an address ``known`` or on an earlier row
+    (0); how many repeat one, the first csvimport.SHOWN listed with what they repeat."""
     new = bytearray()
     duplicates: list[DuplicateRow] = []
     count = 0
-    for line, key, data in _spooled(spool):
-        of = seen.setdefault(key, line)
+    first: dict[str, int] = {}  # the row each address of the file is first on
+    for i, (line, key) in enumerate(zip(checked.lines, checked.keys)):
+        of = known.get(key) or first.setdefault(key, line)
         new.append(of == line)
         if of != line:
             count += 1
             if len(duplicates) < csvimport.SHOWN:
-                duplicates.append(DuplicateRow(row=line, address=pydantic_core.from_json(data)["address"], duplicate_of=of if isinstance(of, str) else f"row {of}"))
+                duplicates.append(DuplicateRow(row=line, address=_address(spool, checked, i), duplicate_of=of if isinstance(of, str) else f"row {of}"))
     return new, count, duplicates
 
 
-def _new_rows(spool: IO[bytes], new: bytearray) -> Iterator[dict[str, Any]]:
-    for (_, _, data), keep in zip(_spooled(spool), new):
+def _new_rows(spool: IO[bytes], checked: _Checked, new: bytearray) -> Iterator[bytes]:
+    for item, keep in zip(_items(spool, checked), new):
         if keep:
-            yield pydantic_core.from_json(data)
+            yield item
 
 
 def import_csv(db: Storage, chunks: Iterable[bytes]) -> ImportResult:
@@ -393,14 +412,15 @@ def import_csv(db: Storage, chunks: Iterable[bytes]) -> ImportResult:
     with tempfile.TemporaryFile() as spool:
         checked = _check(db, chunks, spool)
         known = _existing(db.list(store.deals))  # read without the lock, to skip the backup when nothing is new
-        if all(key in known for _, key, _ in _spooled(spool)):
-            _, duplicates, shown = _judge(spool, known)
-        else:
-            del known
+        new, duplicates, shown = _judge(spool, checked, known)
+        if 1 in new:
             saved = archive.backup_before(db, f"the import of {checked.rows} row(s)", modules=("deals",))
-            with db.transaction("deals") as tx:  # judged again under the lock: a concurrent import may have added some
-                new, duplicates, shown = _judge(spool, _existing(tx.list(store.deals)))
-                ids = tx.add_many(store.deals, _new_rows(spool, new))
+            with db.transaction("deals") as tx:
+                existing = _existing(tx.list(store.deals))
+                if existing != known:  # a concurrent import added some meanwhile
+                    new, duplicates, shown = _judge(spool, checked, existing)
+                del known, existing, checked.keys[:]  # let the keys go before the deals are staged
+                ids = tx.add_many(store.deals, _new_rows(spool, checked, new))
                 if ids:
                     tx.audit("deals", store.deals.name, "import", "action", {
                         "file_sha256": [None, checked.sha256], "rows": [None, checked.rows], "added": [None, len(ids)],

@@ -321,32 +321,36 @@ class Transaction:
             self.audit(d.module, d.name, rec.id, audit, {k: [None, after[k]] for k in after if k not in META_FIELDS})
         return rec
 
-    def add_many(self, d: Collection[R], rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    def add_many(self, d: Collection[R], rows: Iterable[Mapping[str, Any] | bytes]) -> list[str]:
         """Stage new records from rows the caller has just validated (a bulk import): each row
-        is a record's fields but the id and stamps, JSON-ready, in the model's order. The first
-        row is checked against the model, so rows built wrong fail at once rather than store a
-        bad record; each row then gets an id and the stamps and is serialised once, no model
-        made. No audit entry: the caller records one that sums up the import. Returns the ids."""
+        is a record's fields but the id and stamps, JSON-ready, in the model's order, as a
+        mapping or already serialised by ``files.array_item``. Each row gets an id and the stamps
+        put in front of its serialised fields, no model made; the first record so made is checked
+        against the model, so rows built wrong fail at once rather than store a bad record. No
+        audit entry: the caller records one that sums up the import. Returns the ids."""
         staged = self._collection(d)
         ids: list[str] = []
-        stamps: dict[str, Any] | None = None
+        head: tuple[bytes, bytes] | None = None
         for row in rows:
             record_id = new_id(d.id_prefix)
-            if stamps is None:
-                stamps = self._stamps(d, record_id, row)
-            staged.append(record_id, files.array_item({"id": record_id, **stamps, **row}))
+            item = row if isinstance(row, bytes) else files.array_item(row)
+            if head is None:
+                head = self._head(d, record_id, item)
+            staged.append(record_id, b"".join((head[0], record_id.encode(), head[1], item[4:])))  # item[4:]: its fields, after "  {\n"
             ids.append(record_id)
         return ids
 
-    def _stamps(self, d: Collection, record_id: str, row: Mapping[str, Any]) -> dict[str, Any]:
-        """A new record's stamps as stored, once ``row`` is found to serialise as its validated
-        record does (ValueError otherwise: the caller built it wrong)."""
-        stored = self._validate(d.model, {**row, "id": record_id, "created_at": self.now, "updated_at": self.now, "version": 1})
+    def _head(self, d: Collection, record_id: str, item: bytes) -> tuple[bytes, bytes]:
+        """What goes before and after a new record's id (the stamps) to make it from its fields
+        serialised as an array item, once the record so made is found to be its validated
+        record as stored (ValueError otherwise: the caller built the row wrong)."""
+        stored = self._validate(d.model, {**orjson.loads(item), "id": record_id, "created_at": self.now, "updated_at": self.now, "version": 1})
         after = stored.model_dump(mode="json")
-        stamps = {k: after[k] for k in ("created_at", "updated_at", "version")}
-        if files.array_item(after) != files.array_item({"id": record_id, **stamps, **row}):
-            raise ValueError(f"add_many: the row is not a {d.model.__name__} as stored (its fields, JSON-ready, in order): {dict(row)}")
-        return stamps
+        start = files.array_item({k: after[k] for k in META_FIELDS})[:-4] + b",\n"  # without its closing "\n  }"
+        before, stamps = start.split(record_id.encode(), 1)
+        if b"".join((before, record_id.encode(), stamps, item[4:])) != files.array_item(after):
+            raise ValueError(f"add_many: the row is not a {d.model.__name__} as stored (its fields, JSON-ready, in order): {item.decode()}")
+        return before, stamps
 
     def update(
         self,
