@@ -67,6 +67,7 @@ class _Module:
     file_lock: Any = None
     file_held: bool = False
     listed: bool = False  # the folder listing was taken under the file lock, held since
+    fresh_views: set = field(default_factory=set)  # collections whose reads' view was checked under the lock held since
     batch: Batch | None = None
     inflight: Batch | None = None
 
@@ -425,16 +426,32 @@ class Storage:
         the reads see (``_records``, not statted one by one); the transaction re-reads under
         the lock each segment it reads a record from or changes. The folder is listed afresh
         unless listed under the lock held since, so a segment another process added is never
-        missed."""
-        listed = self._numbers(d, fresh=not self._module(d.module).listed)
+        missed. Under a lock held since the last commit the reads' view is current as it is
+        (no stat: a commit in flight changes the folder, and its segments are the batch's)."""
+        held, view, seen_numbers = self._module(d.module), self._views.get(d), self._numbers_seen.get(d)
+        if d in held.fresh_views and view is not None and seen_numbers is not None and seen_numbers[0] is self._listings.get(d.module, (None, None))[1]:
+            listed, segs = seen_numbers[1], view.segs
+        else:
+            listed = self._numbers(d, fresh=not held.listed)
+            segs = self._records(d).segs if listed else ()
+            if held.listed:
+                held.fresh_views.add(d)  # checked under the lock: only this process's commits change it now
         newest: dict[int, Seg] = {}
         for batch in self._pending(mod) if mod is not None else ():
-            for part, view in batch.changes.views.items():
+            for part, staged in batch.changes.views.items():
                 if part.d is d:
-                    newest[part.number] = view.value
-        segs = self._records(d).segs if listed else ()
-        if not newest and len(segs) == len(listed) and (not segs or (segs[0].number, segs[-1].number) == (listed[0], listed[-1])):
-            return list(segs)  # the reads' segments are those listed (the usual case, a thousand at 1M)
+                    newest[part.number] = staged.value
+        if len(segs) == len(listed) and (not segs or (segs[0].number, segs[-1].number) == (listed[0], listed[-1])):
+            out = list(segs)  # the reads' segments are those listed (the usual case, a thousand at 1M)
+            for number in sorted(newest):  # a pending batch's: the last segment or a new one, near the end
+                i = len(out) - 1
+                while i >= 0 and out[i].number > number:
+                    i -= 1
+                if i >= 0 and out[i].number == number:
+                    out[i] = newest[number]
+                else:
+                    out.insert(i + 1, newest[number])
+            return out
         seen = {seg.number: seg for seg in segs}
         return [newest.get(n) or seen.get(n) or self._load(Part(d, n), locked=True).value for n in sorted({*listed, *newest})]
 
@@ -495,6 +512,7 @@ class Storage:
         for part in [p for p in self._cache if p.d.module == module]:
             del self._cache[part]
         self._listings.pop(module, None)
+        self._module(module).fresh_views = set()
 
     def _hold_file_lock(self, mod: _Module) -> None:
         """Take the cross-process lock if this process does not hold it (thread_lock held)."""
@@ -517,12 +535,14 @@ class Storage:
             names = before[1]  # unchanged since this process last listed it: what was made from it stands
         self._listings[mod.name] = (files.stat_key(mod.path), names)
         mod.listed = True
+        mod.fresh_views = set()
 
     def _release_if_idle(self, mod: _Module) -> None:
         """Let other processes in once nothing is open or being written (thread_lock held)."""
         if mod.file_held and mod.batch is None and mod.inflight is None:
             mod.file_lock.release()
             mod.file_held = mod.listed = False
+            mod.fresh_views = set()
 
     @contextlib.contextmanager
     def locked(self, *modules: str) -> Iterator[None]:
