@@ -10,6 +10,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.core_gov.errors import StoreCorrupt, StoreUnavailable
 from app.core_gov.storage import Storage, formats, per_segment, search, select
@@ -300,3 +302,18 @@ def test_a_record_changed_by_hand_after_it_was_let_go_is_checked_before_it_is_an
     path.write_bytes(path.read_bytes().replace(b'"count": 1', b'"count": "lots"'))  # same ids, a bad value
     with pytest.raises(StoreCorrupt, match="count"):
         records.frags(0, 5)
+
+
+@given(ops=st.lists(st.tuples(st.sampled_from(["add", "remove", "find"]), st.text("abcz", min_size=1, max_size=3)), max_size=40))
+def test_a_segment_finds_each_id_where_it_is_as_ids_come_and_go(ops):
+    """Ids are looked up by range first (the lowest and highest id of the segment), then by index."""
+    seg = formats.Seg(1, "t/items.json", [], [], [])
+    for op, rid in ops:
+        if op == "add" and rid not in seg.ids:
+            seg.ids.append(rid)
+            seg.frags.append(b"{}")
+            seg.models.append(None)
+            seg.added(rid)
+        elif op == "remove" and rid in seg.ids:
+            seg.remove(seg.ids.index(rid))
+        assert seg.position(rid) == (seg.ids.index(rid) if rid in seg.ids else None)

@@ -77,7 +77,7 @@ class Seg:
     is reported (503) before it could be served or overwritten. Never changed once cached: a
     transaction changes a copy."""
 
-    __slots__ = ("number", "rel", "ids", "_frags", "reread", "spans", "read_span", "source", "models", "unchecked", "derived", "_index")
+    __slots__ = ("number", "rel", "ids", "_frags", "reread", "spans", "read_span", "source", "models", "unchecked", "derived", "_index", "_bounds")
 
     def __init__(self, number: int, rel: str, ids: list[str], frags: list[bytes] | None, models: list[Record | None] | None = None, checked: bool = True):
         self.number = number
@@ -99,6 +99,7 @@ class Seg:
         self.unchecked: bytearray | None = None if checked else bytearray(b"\x01") * len(ids)
         self.derived: dict[Any, Any] = {}  # indexes made from the records (collection.py); a copy starts without
         self._index: dict[str, int] | None = None
+        self._bounds: tuple[str, str] | None = None  # the lowest and highest id
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -138,10 +139,21 @@ class Seg:
             self._frags = None
 
     def position(self, record_id: str) -> int | None:
+        bounds = self._bounds
+        if bounds is None:  # ids follow creation order, so a segment rules most ids out by these two
+            bounds = self._bounds = (min(self.ids), max(self.ids)) if self.ids else ("", "")
+        if not bounds[0] <= record_id <= bounds[1]:
+            return None
         index = self._index
         if index is None:
             index = self._index = {rid: i for i, rid in enumerate(self.ids)}
         return index.get(record_id)
+
+    def added(self, record_id: str) -> None:
+        """Keep the id lookup current after ``record_id`` was appended to ``ids``."""
+        if self._index is not None:
+            self._index[record_id] = len(self.ids) - 1
+        self._bounds = None
 
     def check(self, model: type[Record], start: int = 0, stop: int | None = None) -> list[bytes]:
         """The serialised records in [start, stop), those not validated yet validated first
@@ -179,8 +191,7 @@ class Seg:
             self.ids.append(rec.id)
             self.frags.append(frag)
             self.models.append(rec)  # type: ignore[union-attr]
-            if self._index is not None:
-                self._index[rec.id] = len(self.ids) - 1
+            self.added(rec.id)
         else:
             self.frags[pos] = frag
             self.models[pos] = rec  # type: ignore[index]
@@ -188,7 +199,7 @@ class Seg:
     def remove(self, pos: int) -> None:
         self._detach()
         del self.ids[pos], self.frags[pos], self.models[pos]  # type: ignore[union-attr]
-        self._index = None
+        self._index = self._bounds = None
 
     def _detach(self) -> None:
         """Before a change: the records in memory become the only copy (no file holds them

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from array import array
 from pathlib import Path
 from typing import Callable
@@ -94,9 +95,8 @@ class SegmentFiles:
     def _back(self, part: Part, key: Key, seg: Seg) -> Seg:
         """Let the segment read its records from its file when it does not hold them; a full
         one (rewritten only when changed) also keeps its ids and indexes in sidecars."""
-        path = self.data_dir / part.relpath
         seg.reread = lambda seg: self._reread(part, key, seg)
-        seg.read_span = lambda start, stop: files.read_span(path, key, start, stop)
+        seg.read_span = lambda start, stop: files.read_span(os.path.join(self.data_dir, part.relpath), key, start, stop)
         seg.source = (self.data_dir, key) if len(seg) >= part.d.segment_size else None  # type: ignore[attr-defined]
         return seg
 

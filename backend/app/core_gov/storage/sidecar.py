@@ -22,8 +22,8 @@ FOLDER = ".cache"
 log = logging.getLogger("valhalla.sidecar")
 
 
-def _path(data_dir: Path, rel: str, kind: str) -> Path:
-    return data_dir / FOLDER / f"{rel}.{kind}"
+def _path(data_dir: Path, rel: str, kind: str) -> str:
+    return os.path.join(data_dir, FOLDER, f"{rel}.{kind}")  # a string: a thousand of these at a start
 
 
 # A sidecar is two lines: the stat key of the file it was made from, then the value.
@@ -32,7 +32,8 @@ def _path(data_dir: Path, rel: str, kind: str) -> Path:
 def read(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int]) -> Any:
     """The value saved for the file ``rel`` as of ``key``; None when absent, stale or unreadable."""
     try:
-        saved_key, _, value = _path(data_dir, rel, kind).read_bytes().partition(b"\n")
+        with open(_path(data_dir, rel, kind), "rb") as f:
+            saved_key, _, value = f.read().partition(b"\n")
         if orjson.loads(saved_key) != list(key):
             return None
         return orjson.loads(value)
@@ -52,7 +53,7 @@ def matches(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int]) -> b
 def write(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], value: Any) -> None:
     """Save ``value`` for the file ``rel`` as of ``key``; a failure is logged, never raised (a
     read must not fail because its cache could not be kept)."""
-    path = _path(data_dir, rel, kind)
+    path = Path(_path(data_dir, rel, kind))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         if not path.parent.is_dir():
@@ -68,4 +69,4 @@ def write(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], value:
 
 
 def drop(data_dir: Path, rel: str, kind: str) -> None:
-    _path(data_dir, rel, kind).unlink(missing_ok=True)
+    Path(_path(data_dir, rel, kind)).unlink(missing_ok=True)

@@ -167,8 +167,7 @@ class _StagedCollection:
         seg.ids.append(record_id)
         seg.frags.append(frag)
         seg.models.append(None)  # type: ignore[union-attr]
-        if seg._index is not None:
-            seg._index[record_id] = len(seg.ids) - 1
+        seg.added(record_id)
 
     def tail(self) -> Seg:
         """The segment a new record goes to: the last one, or a new one once it is full (the
