@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.core_gov.errors import StoreCorrupt, StoreUnavailable
-from app.core_gov.storage import Storage, formats, per_segment, search, select
+from app.core_gov.storage import Storage, files, formats, per_segment, search, select
 from app.core_gov.storage.archive import _data_files
 
 from .models import small
@@ -317,3 +317,12 @@ def test_a_segment_finds_each_id_where_it_is_as_ids_come_and_go(ops):
         elif op == "remove" and rid in seg.ids:
             seg.remove(seg.ids.index(rid))
         assert seg.position(rid) == (seg.ids.index(rid) if rid in seg.ids else None)
+
+
+@given(frags=st.lists(st.binary(max_size=12), max_size=8))
+def test_where_each_record_starts_is_where_the_store_writes_it(frags):
+    data = b"".join(files.join_array(frags))
+    spans = formats.spans_of(frags)
+    assert len(spans) == len(frags) + 1
+    assert formats.cut(data, spans) == frags if frags else data == b"[]\n"
+    assert not frags or spans[-1] == len(data) - 1

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 from array import array
+from itertools import accumulate
+from operator import add
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import orjson
@@ -182,7 +184,10 @@ class Seg:
         frags = self.frags  # the whole file, read once (not record by record)
         self.check(model)
         models = list(self.models) if self.models is not None else [None] * len(self.ids)
-        return Seg(self.number, self.rel, list(self.ids), list(frags), models)
+        copy = Seg(self.number, self.rel, list(self.ids), list(frags), models)
+        copy._index = None if self._index is None else self._index.copy()  # a write looks its record up again
+        copy._bounds = self._bounds
+        return copy
 
     def put(self, pos: int | None, rec: Record, frag: bytes) -> None:
         """Replace the record at ``pos``, or append it, with its serialised form (a thawed copy only)."""
@@ -266,11 +271,8 @@ def _one_item(item: bytes, rid: str) -> bool:
 def spans_of(frags: Sequence[bytes]) -> "array[int]":
     """Where each record starts in the file ``files.join_array(frags)`` writes, and where the
     next would ("[\n", then the records apart by ",\n")."""
-    spans, at = array("q", [2]), 2
-    for frag in frags:
-        at += len(frag) + 2
-        spans.append(at)
-    return spans
+    # span i = 2 + the lengths of the records before it + 2 for each of their separators
+    return array("q", map(add, accumulate(map(len, frags), initial=0), range(2, 2 * len(frags) + 3, 2)))
 
 
 def _utf8(data: bytes) -> bool:
