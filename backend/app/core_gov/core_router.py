@@ -75,17 +75,20 @@ class IndexedRouting:
 
     def _index(self) -> None:
         routes = self.router.routes
-        entries = [(route, lean_handler(route) if isinstance(route, APIRoute) else None) for route in routes]
-        self.buckets, self.always = by_start(entries, [route.path if isinstance(route, Route) else None for route in routes])
+        self.buckets, self.always = by_start(routes, [route.path if isinstance(route, Route) else None for route in routes])
+        self.leans: dict[int, Any] = {}  # id(route) -> its lean handler or None, made on first use (routes are built lazily)
         self.indexed = len(routes)
 
     def match(self, scope: dict) -> tuple[APIRoute | Route, Any, dict] | None:
         """(route, its lean handler or None, child scope) of the first route that fully matches."""
         if self.indexed != len(self.router.routes):
             self._index()
-        for route, lean in self.buckets.get(path_start(get_route_path(scope)), self.always):
+        for route in self.buckets.get(path_start(get_route_path(scope)), self.always):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
+                lean = self.leans.get(id(route), False)
+                if lean is False:
+                    lean = self.leans[id(route)] = lean_handler(route) if isinstance(route, APIRoute) else None
                 return route, lean, child_scope
         return None
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from typing import Annotated, Any, Awaitable, Callable, Iterable, Iterator, Sequence, TypeVar
 from urllib.parse import parse_qsl
@@ -23,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from pydantic import BaseModel, StringConstraints
 from starlette.exceptions import HTTPException
-from starlette.routing import Match, compile_path
+from starlette.routing import Match, compile_path, get_name
 
 from ..settings import Settings, host_name
 from .errors import CoreError, InvalidField, PayloadTooLarge
@@ -293,6 +295,38 @@ def _lean_write(route: APIRoute) -> Handler | None:
     return handle
 
 
+class LazyRoute(APIRoute):
+    """An APIRoute built when first used: what matching a request needs (path, methods, name)
+    at once, the rest (dependencies, body and response fields: most of the time the service
+    takes to start) when a request, the OpenAPI document or anything else first asks for it.
+    A build runs once, under a lock (a plain-def route may ask from the threadpool)."""
+
+    _building = threading.RLock()
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:  # noqa: D107  (APIRoute's own)
+        self._pending = (path, endpoint, kwargs)
+        self.path, self.endpoint = path, endpoint
+        self.name = get_name(endpoint) if kwargs.get("name") is None else kwargs["name"]
+        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        self.methods = {method.upper() for method in kwargs.get("methods") or ["GET"]}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy and pickle probe for these
+            raise AttributeError(name)
+        with LazyRoute._building:
+            pending = self.__dict__.pop("_pending", None)
+            if pending is not None:
+                path, endpoint, kwargs = pending
+                try:
+                    APIRoute.__init__(self, path, endpoint, **kwargs)
+                except BaseException:
+                    self._pending = pending
+                    raise
+        if name in self.__dict__:
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
 class ModuleRouter(APIRouter):
     """A module's routes, declared with the usual decorators and built once, when the app mounts
     them (``core_router.include_core``). FastAPI builds a route again at every include, so an
@@ -329,7 +363,7 @@ class ModuleRouter(APIRouter):
         with ``dependencies`` first); returns them."""
         built = []
         for path, endpoint, kwargs in self.declared:
-            app.router.add_api_route(prefix + self.prefix + path, endpoint, **{
+            app.router.add_api_route(prefix + self.prefix + path, endpoint, route_class_override=LazyRoute, **{
                 **kwargs, "tags": [*self.tags, *(kwargs.get("tags") or [])], "dependencies": [*dependencies, *(kwargs.get("dependencies") or [])],
             })
             built.append(app.router.routes[-1])
@@ -441,20 +475,22 @@ SECURITY_HEADERS = [
 ]
 
 
-@dataclass(frozen=True)
 class BodyRule:
-    """The body a route takes: its media type (None: no body; any body sent must then be JSON)."""
+    """The body a route takes: its media type (None: no body; any body sent must then be JSON),
+    and whether it is required; read from the route when first asked (``LazyRoute``)."""
 
-    methods: frozenset[str]
-    path: re.Pattern[str]
-    media_type: str | None
-    required: bool
+    def __init__(self, path: str, route: APIRoute):
+        self.methods, self.path, self.route = frozenset(route.methods), compile_path(path)[0], route
 
-    @classmethod
-    def of(cls, path: str, route: APIRoute) -> "BodyRule":
-        body = route.body_field
-        media = body.field_info.media_type if body else None  # type: ignore[attr-defined]
-        return cls(frozenset(route.methods), compile_path(path)[0], media, bool(body and body.field_info.is_required()))
+    @functools.cached_property
+    def media_type(self) -> str | None:
+        body = self.route.body_field
+        return body.field_info.media_type if body else None  # type: ignore[attr-defined]
+
+    @functools.cached_property
+    def required(self) -> bool:
+        body = self.route.body_field
+        return bool(body and body.field_info.is_required())
 
 
 class CoreMiddleware:
@@ -470,7 +506,7 @@ class CoreMiddleware:
         self.served: set[str] = set()
         self.origins = frozenset(o.rstrip("/").lower() for o in settings.cors_origins)
         routes = list(routes)
-        self.rules, self.any_rules = by_start([BodyRule.of(path, route) for path, route in routes], [path for path, _ in routes])
+        self.rules, self.any_rules = by_start([BodyRule(path, route) for path, route in routes], [path for path, _ in routes])
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
