@@ -61,6 +61,7 @@ def _build_app(settings: Settings) -> Any:
     with _as_cli():
         _ensure_format(_storage(settings))
     app = create_app(settings)
+    app.state.storage.prepare()
     # The app's objects (routes, models: about 200,000) live as long as the process: the garbage
     # collector stops scanning them, which made every full collection, and so loading a large
     # collection, about twice as slow.

@@ -38,7 +38,7 @@ class Server:
         self.started_s = float("nan")
 
     def __enter__(self) -> "Server":
-        launched = time.perf_counter()
+        self.launched = launched = time.perf_counter()
         self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + SLOW
         while time.time() < deadline:
@@ -54,6 +54,12 @@ class Server:
             time.sleep(0.02)
         self.kill()
         raise SystemExit(f"{self.argv[:3]} did not answer {self.ready_path}")
+
+    def up(self) -> float:
+        """Seconds from launch until the application itself answers (GET /core waits for the
+        build behind /core/health, and reads no data)."""
+        httpx.get(self.base + "/core", timeout=SLOW).raise_for_status()
+        return time.perf_counter() - self.launched
 
     def __exit__(self, *exc) -> None:
         self.kill()

@@ -4,7 +4,8 @@ For each N: preload N deals of about 900 B (written as files, or through the CSV
 `--preload csv`), then four launches of `valhalla serve` on that data dir, each ended by SIGKILL:
 1. /core/health after launch, the first read (of files this server never read), then each phase
    over HTTP, RSS now and at peak;
-2. a restart: the first write, then every acknowledged create and patch looked up;
+2. a restart: once the application answers (GET /core, which reads no data), the first write;
+   then every acknowledged create and patch looked up;
 3. a restart: the first read;
 4. a restart: /core/ready.
 """
@@ -78,13 +79,15 @@ def bench_size(n: int, levels: list[int], seconds: float, how: str, keep: bool) 
         out["rss_mb"], out["peak_mb"] = server.rss_mb()
         print(f"  RSS {out['rss_mb']:,.0f} MB, peak {out['peak_mb']:,.0f} MB")
     with valhalla(data_dir) as server:
-        out["restart_health_s"] = server.started_s
+        out["restart_health_s"], out["restart_up_s"] = server.started_s, server.up()
         value = 1.0 + ledger.next_value()
         out["first_write_s"], r = server.timed("PATCH", ONE.format(id=ids[0]), json={"asking_price": value})
         ledger.patch(ids[0], value, r.status_code == 200)
         r.raise_for_status()
         missing = ledger.missing(http_lookup(server.base, ONE), "asking_price")
-    print(f"  restart: /core/health after {out['restart_health_s']:.2f} s, first write {ms(out['first_write_s'])}")
+    since_health = out["restart_up_s"] - out["restart_health_s"] + out["first_write_s"]
+    print(f"  restart: /core/health after {out['restart_health_s']:.2f} s, the application up after {out['restart_up_s']:.2f} s, "
+          f"then first write {ms(out['first_write_s'])} ({ms(since_health)} after /core/health)")
     with valhalla(data_dir) as server:
         out["restart_read_s"], first = server.timed("GET", ONE.format(id=ids[len(ids) // 2]))
         first.raise_for_status()
@@ -119,7 +122,8 @@ SUMMARY = [
     ("/core/health after launch", "health_s", "{:.2f} s", "≤ 1 s"),
     ("first read after launch", "first_read_s", "{:.3f} s", ""),
     ("first read after restart", "restart_read_s", "{:.3f} s", "≤ 3 s"),
-    ("first write after restart", "first_write_s", "{:.3f} s", "≤ 2× patch p50"),
+    ("application up after restart", "restart_up_s", "{:.2f} s", ""),
+    ("then first write", "first_write_s", "{:.3f} s", "≤ 2× patch p50"),
     ("/core/ready after restart", "ready_s", "{:.3f} s", "≤ 2 s"),
 ]
 

@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 
 from app.core_gov.errors import StoreCorrupt, StoreUnavailable
 from app.core_gov.storage import Storage, files, formats, per_segment, search, select
+from app.core_gov.storage import ids as ids_module, sidecar
 from app.core_gov.storage.archive import _data_files
+from app.core_gov.storage.segments import SUMMARY_AFTER, SegmentFiles
 
-from .models import small
+from .models import notes, small
 
 FULL = ["t_seg/items.json", "t_seg/items.000002.json", "t_seg/items.000003.json", "t_seg/items.000004.json"]
 LAST = "t_seg/items.000005.json"
@@ -244,11 +246,11 @@ def test_verify_validates_every_record_whatever_the_sidecars_say(db, validated):
 
 def test_a_sidecar_with_wrong_positions_never_serves_another_record(db):
     cached = db.data_dir / ".cache" / f"{FULL[1]}.ids"
-    key, _, value = cached.read_bytes().partition(b"\n")
-    saved = orjson.loads(value)
+    key, head, body = cached.read_bytes().split(b"\n")
+    saved = orjson.loads(body)
     spans = saved["spans"]
     saved["spans"] = [spans[0], *spans[2:], spans[-1] + (spans[-1] - spans[-2])][: len(spans) - 1] + [spans[-1]]
-    cached.write_bytes(key + b"\n" + orjson.dumps(saved))
+    cached.write_bytes(key + b"\n" + head + b"\n" + orjson.dumps(saved))
     fresh = Storage(db.data_dir)
     assert [r.title for r in fresh.list(small)[5:10]] == ["n5", "n6", "n7", "n8", "n9"]
     assert fresh.list(small).frags(5, 10) == db.list(small).frags(5, 10)
@@ -326,3 +328,112 @@ def test_where_each_record_starts_is_where_the_store_writes_it(frags):
     assert len(spans) == len(frags) + 1
     assert formats.cut(data, spans) == frags if frags else data == b"[]\n"
     assert not frags or spans[-1] == len(data) - 1
+
+
+@pytest.fixture
+def unpacked(monkeypatch) -> list[str]:
+    """The segments whose ids were read from their sidecars from here on."""
+    seen: list[str] = []
+    real = SegmentFiles._unpack
+
+    def spy(self, part, key, seg):
+        seen.append(part.relpath)
+        return real(self, part, key, seg)
+
+    monkeypatch.setattr(SegmentFiles, "_unpack", spy)
+    return seen
+
+
+def test_a_write_after_a_restart_reads_the_ids_of_the_one_segment_it_changes(tmp_path, monkeypatch, parsed, unpacked):
+    """Each full segment's count and lowest and highest id head its sidecar: a lookup after a
+    restart rules the other segments out by those alone (ids made a millisecond apart here:
+    within one millisecond their order is random, and neighbouring segments may overlap)."""
+    clock = iter(range(10**15, 10**16, 10**6))
+    monkeypatch.setattr(ids_module, "time", type("Clock", (), {"time_ns": staticmethod(lambda: next(clock))}))
+    db = Storage(tmp_path / "data")
+    with db.transaction("t_seg") as tx:
+        for i in range(23):
+            tx.add(small, {"title": f"n{i}"})
+    ids = [r.id for r in db.list(small)]
+    Storage(db.data_dir).check(small)
+    parsed.clear()
+
+    fresh = Storage(db.data_dir)
+    with fresh.transaction("t_seg") as tx:
+        tx.update(small, ids[12], {"title": "twelve"})
+    assert unpacked == [FULL[2]] and parsed == [LAST, FULL[2]]  # the segment changed is read whole to be written
+    assert fresh.get(small, ids[3]).title == "n3" and unpacked == [FULL[2], FULL[0]]
+    assert [r.title for r in Storage(db.data_dir).list(small)][11:14] == ["n11", "twelve", "n13"]
+
+
+def _sidecar_heads_read(monkeypatch) -> list[str]:
+    seen: list[str] = []
+    real = sidecar.read
+
+    def spy(data_dir, rel, kind, key, *, body=False):
+        if kind == "ids" and not body:
+            seen.append(rel)
+        return real(data_dir, rel, kind, key, body=body)
+
+    monkeypatch.setattr(sidecar, "read", spy)
+    return seen
+
+
+def test_a_restart_opens_one_summary_not_a_sidecar_per_segment(tmp_path, monkeypatch):
+    """Once enough segments were made without it, a collection's segment heads are summed up in
+    one sidecar; an entry whose file changed since is not used (that segment's own sidecar, or
+    its file, is read instead), and a hand edit is seen."""
+    db = Storage(tmp_path / "data")
+    with db.transaction("t_seg") as tx:
+        for i in range(5 * SUMMARY_AFTER + 2):
+            tx.add(small, {"title": f"n{i}"})
+    ids = [r.id for r in db.list(small)]
+    Storage(db.data_dir).list(small)  # a first start: every head read alone, then summed up
+    summary = db.data_dir / ".cache" / "t_seg" / "items.json.heads"
+    assert len(orjson.loads(summary.read_bytes().split(b"\n")[1])) == SUMMARY_AFTER
+
+    heads = _sidecar_heads_read(monkeypatch)
+    fresh = Storage(db.data_dir)
+    last = ["t_seg/items.000017.json"]  # not full: it keeps no sidecar, and is parsed
+    assert [r.title for r in fresh.list(small)][40:42] == ["n40", "n41"] and heads == last
+
+    path = db.data_dir / "t_seg" / "items.000003.json"
+    path.write_bytes(path.read_bytes().replace(b'"title": "n12"', b'"title": "by hand"'))
+    again = Storage(db.data_dir)
+    assert again.get(small, ids[12]).title == "by hand" and heads == last + ["t_seg/items.000003.json"] + last
+    with again.transaction("t_seg") as tx:
+        tx.update(small, ids[13], {"title": "thirteen"})
+    assert [r.title for r in Storage(db.data_dir).list(small)][12:14] == ["by hand", "thirteen"]
+
+
+def test_a_torn_summary_is_ignored(tmp_path):
+    db = Storage(tmp_path / "data")
+    with db.transaction("t_seg") as tx:
+        for i in range(5 * SUMMARY_AFTER + 2):
+            tx.add(small, {"title": f"n{i}"})
+    Storage(db.data_dir).list(small)
+    summary = db.data_dir / ".cache" / "t_seg" / "items.json.heads"
+    summary.write_bytes(summary.read_bytes()[:-40])
+    assert [r.title for r in Storage(db.data_dir).list(small)] == [f"n{i}" for i in range(5 * SUMMARY_AFTER + 2)]
+
+
+def test_a_start_prepares_the_collections_large_enough_to_be_summed_up(tmp_path, monkeypatch):
+    """`valhalla serve` prepares each summed-up collection before the first request: that
+    request then makes no segment from disk but the one it changes (read whole to write it)."""
+    db = Storage(tmp_path / "data")
+    with db.transaction("t_seg") as tx:
+        for i in range(5 * SUMMARY_AFTER + 2):
+            tx.add(small, {"title": f"n{i}"})
+    with db.transaction("t_notes") as tx:
+        tx.add(notes, {"title": "a small collection"})
+    ids = [r.id for r in db.list(small)]
+    Storage(db.data_dir).list(small)
+
+    fresh = Storage(db.data_dir)
+    fresh.prepare()
+    assert list(fresh._views) == [small]  # a collection of one segment is left to its first read
+    made = []
+    monkeypatch.setattr(fresh.segments, "from_sidecar", lambda part, key: made.append(part.number))
+    with fresh.transaction("t_seg") as tx:
+        tx.update(small, ids[30], {"title": "thirty"})
+    assert made == [] and Storage(db.data_dir).get(small, ids[30]).title == "thirty"

@@ -79,20 +79,23 @@ class Seg:
     is reported (503) before it could be served or overwritten. Never changed once cached: a
     transaction changes a copy."""
 
-    __slots__ = ("number", "rel", "ids", "_frags", "reread", "spans", "read_span", "source", "models", "unchecked", "derived", "_index", "_bounds")
+    __slots__ = ("number", "rel", "_ids", "_count", "_unpack", "_frags", "reread", "_spans", "read_span", "source", "models", "unchecked", "derived", "_index", "_bounds")
 
     def __init__(self, number: int, rel: str, ids: list[str], frags: list[bytes] | None, models: list[Record | None] | None = None, checked: bool = True):
         self.number = number
         self.rel = rel
-        self.ids = ids
+        self._ids: list[str] | None = ids
+        self._count = len(ids)
+        # Set on a segment made from its count and bounds alone (``later``): reads its ids and
+        # record positions when first needed.
+        self._unpack: Callable[["Seg"], tuple[list[str], "array[int] | None"]] | None = None
         self._frags = frags
         # Set by the engine on a segment backed by an unchanged file: how to read its records
         # again after they were let go (``release``) or when it was made from its ids alone.
         self.reread: Callable[["Seg"], list[bytes]] | None = None
-        # Where each record starts in the file (and where one more would), when the file is
-        # exactly the records joined as this store writes them; with ``read_span`` (set by the
-        # engine), a few records are read from the file without reading all of it.
-        self.spans: array[int] | None = None
+        # ``spans``, with ``read_span`` (set by the engine): a few records are read from the
+        # file without reading all of it.
+        self._spans: array[int] | None = None
         self.read_span: Callable[[int, int], bytes | None] | None = None
         # A full segment's data dir and its file's stat key: its ids and indexes are saved beside
         # the data (``sidecar``) for the next start, valid while the file keeps that key.
@@ -103,8 +106,48 @@ class Seg:
         self._index: dict[str, int] | None = None
         self._bounds: tuple[str, str] | None = None  # the lowest and highest id
 
+    @classmethod
+    def later(cls, number: int, rel: str, count: int, bounds: tuple[str, str], checked: bool,
+              unpack: Callable[["Seg"], tuple[list[str], "array[int] | None"]]) -> "Seg":
+        """A segment of ``count`` records whose ids lie within ``bounds``, its ids and record
+        positions read by ``unpack`` when first needed: a restart that looks one record up in a
+        thousand segments reads the ids of one."""
+        seg = cls(number, rel, [], None, checked=checked)
+        seg._ids, seg._count, seg._bounds, seg._unpack = None, count, bounds, unpack
+        if not checked:
+            seg.unchecked = bytearray(b"\x01") * count
+        return seg
+
+    @property
+    def ids(self) -> list[str]:
+        ids = self._ids
+        if ids is None:
+            self._unpacked()
+            ids = self._ids
+        return ids  # type: ignore[return-value]
+
+    @property
+    def spans(self) -> "array[int] | None":
+        """Where each record starts in the file (and where one more would), when the file is
+        exactly the records joined as this store writes them."""
+        if self._ids is None:
+            self._unpacked()
+        return self._spans
+
+    @spans.setter
+    def spans(self, spans: "array[int] | None") -> None:
+        self._spans = spans
+
+    def _unpacked(self) -> None:
+        assert self._unpack is not None, f"{self.rel}: no ids and no way to read them"
+        ids, spans = self._unpack(self)
+        if len(ids) != self._count:
+            raise AssertionError(f"{self.rel}: {len(ids)} ids where {self._count} were counted")
+        self._spans, self._ids, self._unpack = spans, ids, None
+
     def __len__(self) -> int:
-        return len(self.ids)
+        ids = self._ids
+        return self._count if ids is None else len(ids)
 
     @property
     def frags(self) -> list[bytes]:

@@ -13,7 +13,7 @@ import hashlib
 import os
 from array import array
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import orjson
 from pydantic import BaseModel
@@ -29,6 +29,8 @@ from .transaction import Part
 RESIDENT_BYTES = 256 << 20
 
 Key = tuple[int, int, int]
+# Segments made without their collection's summary sidecar before it is written again.
+SUMMARY_AFTER = 16
 
 
 @functools.cache
@@ -49,29 +51,94 @@ class SegmentFiles:
         self.data_dir = data_dir
         self.resident = Resident(RESIDENT_BYTES)
         self._forget = forget
+        # Per collection, the heads of its full segments as summed up in one sidecar (``summarize``):
+        # number -> (mtime, size, inode, count, lowest id, highest id, valid), and how many
+        # segments were made since without it.
+        self._heads: dict[Any, dict[int, list[Any]]] = {}
+        self._unsummed: dict[Any, int] = {}
 
     def from_sidecar(self, part: Part, key: Key) -> Seg | None:
         """The segment as its sidecar describes the file with this stat key, without reading the
-        file: its ids, where each record starts, and whether all were validated (by this version
-        of the model) when the sidecar was kept. None when there is no such sidecar."""
-        saved = sidecar.read(self.data_dir, part.relpath, "ids", key)
-        try:
-            ids, spans = saved["ids"], array("q", saved["spans"])  # type: ignore[index]
-        except (TypeError, KeyError, OverflowError):
-            return None
-        if not (isinstance(ids, list) and set(map(type, ids)) <= {str} and len(spans) == len(ids) + 1 and spans[-1] == key[1] - 1):
+        file: its count, lowest and highest id, and whether all its records were validated (by
+        this version of the model) when the sidecar was kept; its ids and where each record
+        starts are read from the sidecar when first needed. None when there is no such sidecar."""
+        head = self._summed(part, key)
+        if head is None:
+            self._unsummed[part.d] = self._unsummed.get(part.d, 0) + 1
+            saved = sidecar.read(self.data_dir, part.relpath, "ids", key)
+            try:
+                head = [saved["n"], saved["lo"], saved["hi"], saved.get("valid")]  # type: ignore[index]
+            except (TypeError, KeyError, AttributeError):
+                return None
+        count, low, high, valid = head
+        if not (type(count) is int and count > 0 and type(low) is str and type(high) is str):
             return None
         schema = _schema(part.d.model)  # type: ignore[attr-defined]
-        seg = Seg(part.number, part.relpath, ids, None, checked=schema is not None and saved.get("valid") == schema)
-        seg.spans = spans
-        return self._back(part, key, seg)
+        checked = schema is not None and valid == schema
+        return self._back(part, key, Seg.later(part.number, part.relpath, count, (low, high), checked, lambda seg: self._unpack(part, key, seg)))
+
+    def _summed(self, part: Part, key: Key) -> list[Any] | None:
+        """[count, lowest id, highest id, valid] of the segment as of ``key``, from its
+        collection's summary sidecar; None when the summary has no such entry."""
+        heads = self._heads.get(part.d)
+        if heads is None:
+            rows = sidecar.read(self.data_dir, part.d.relpath, "heads", sidecar.FOLDER_KEY)
+            try:
+                heads = {row[0]: row[1:] for row in rows if type(row) is list and len(row) == 8}  # type: ignore[union-attr]
+            except TypeError:
+                heads = {}
+            self._heads[part.d] = heads
+        entry = heads.get(part.number)
+        return entry[3:] if entry is not None and entry[0] == key[0] and entry[1] == key[1] and entry[2] == key[2] else None
+
+    def summarize(self, d: Any, segs: list[Seg]) -> None:
+        """Sum the heads of a collection's full segments up in one sidecar, once enough of them
+        were made without it: a restart then opens one file, not one per segment."""
+        if self._unsummed.get(d, 0) < SUMMARY_AFTER:
+            return
+        schema = _schema(d.model)
+        rows = []
+        for seg in segs:
+            if seg.source is not None:
+                low, high = seg._bounds if seg._ids is None and seg._bounds is not None else (min(seg.ids), max(seg.ids))
+                rows.append([seg.number, *seg.source[1], len(seg), low, high, schema if seg.unchecked is None else None])
+        sidecar.write(self.data_dir, d.relpath, "heads", sidecar.FOLDER_KEY, rows)
+        self._heads[d] = {row[0]: row[1:] for row in rows}
+        self._unsummed[d] = 0
+
+    def _unpack(self, part: Part, key: Key, seg: Seg) -> tuple[list[str], "array[int] | None"]:
+        """The ids and record positions of a segment made from its sidecar's head: from the
+        sidecar's body when it agrees with the head, else from the file itself (still under
+        that key: a file changed since fails this read, and the next one reads it afresh)."""
+        body = sidecar.read(self.data_dir, part.relpath, "ids", key, body=True)
+        try:
+            ids, spans = body["ids"], array("q", body["spans"])  # type: ignore[index]
+        except (TypeError, KeyError, OverflowError):
+            ids = spans = None
+        if (isinstance(ids, list) and len(ids) == len(seg) and set(map(type, ids)) <= {str} and spans is not None and len(spans) == len(ids) + 1
+                and spans[-1] == key[1] - 1 and (min(ids), max(ids)) == seg._bounds):
+            return ids, spans
+        snap = files.read_snapshot(self.data_dir / part.relpath)
+        fresh = None if snap is None or snap[0] != key else formats.parse_segment(part.d, part.relpath, part.number, snap[1])  # type: ignore[arg-type]
+        if fresh is None or len(fresh) != len(seg) or (min(fresh.ids), max(fresh.ids)) != seg._bounds:
+            self._forget(part)
+            sidecar.drop(self.data_dir, part.relpath, "ids")
+            raise StoreUnavailable(f"{part.relpath} changed while it was being read; try again")
+        seg._frags, seg.unchecked = fresh.frags, fresh.unchecked  # a sidecar that disagrees with its file vouches for nothing
+        self._keep(part, self._back(part, key, fresh))
+        return fresh.ids, fresh.spans
 
     def known(self, part: Part, key: Key) -> bool:
         """Whether the file was read whole under this stat key before (its sidecar was kept)."""
-        return sidecar.matches(self.data_dir, part.relpath, "ids", key)
+        return self._summed(part, key) is not None or sidecar.matches(self.data_dir, part.relpath, "ids", key)
+
+    def summarized(self, d: Any) -> bool:
+        """Whether the collection's segment heads were summed up (it has enough full segments)."""
+        return bool(self._heads.get(d)) or os.path.exists(sidecar.location(self.data_dir, d.relpath, "heads"))
 
     def parsed(self, part: Part, key: Key, data: bytes) -> Seg:
         """The segment read from the file's bytes (``data``, as of ``key``)."""
+        self._unsummed[part.d] = self._unsummed.get(part.d, 0) + 1
         seg = self._back(part, key, formats.parse_segment(part.d, part.relpath, part.number, data))  # type: ignore[arg-type]
         self.resident.touch(seg, key[1])
         self._keep(part, seg)
@@ -106,7 +173,8 @@ class SegmentFiles:
         through): its first write after a restart then validates none of them again."""
         if seg.source is not None and seg.spans is not None:
             valid = _schema(part.d.model) if seg.unchecked is None else None  # type: ignore[attr-defined]
-            sidecar.write(self.data_dir, seg.rel, "ids", seg.source[1], {"ids": seg.ids, "valid": valid, "spans": seg.spans.tolist()})
+            head = {"n": len(seg), "lo": min(seg.ids), "hi": max(seg.ids), "valid": valid}
+            sidecar.write(self.data_dir, seg.rel, "ids", seg.source[1], head, {"ids": seg.ids, "spans": seg.spans.tolist()})
 
     def _reread(self, part: Part, key: Key, seg: Seg) -> list[bytes]:
         """A segment's records, read again from its file. The file may have changed since the

@@ -22,21 +22,28 @@ FOLDER = ".cache"
 log = logging.getLogger("valhalla.sidecar")
 
 
-def _path(data_dir: Path, rel: str, kind: str) -> str:
+# The key of a sidecar that sums up a folder of files rather than one file: each of its
+# entries carries the key of the file it describes.
+FOLDER_KEY = (0, 0, 0)
+
+
+def location(data_dir: Path, rel: str, kind: str) -> str:
     return os.path.join(data_dir, FOLDER, f"{rel}.{kind}")  # a string: a thousand of these at a start
 
 
-# A sidecar is two lines: the stat key of the file it was made from, then the value.
+# A sidecar is two lines: the stat key of the file it was made from, then the value; or three,
+# the value then being a small head read without the larger body after it.
 
 
-def read(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int]) -> Any:
-    """The value saved for the file ``rel`` as of ``key``; None when absent, stale or unreadable."""
+def read(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], *, body: bool = False) -> Any:
+    """The value saved for the file ``rel`` as of ``key`` (with ``body``: the third line); None
+    when absent, stale or unreadable."""
     try:
-        with open(_path(data_dir, rel, kind), "rb") as f:
-            saved_key, _, value = f.read().partition(b"\n")
-        if orjson.loads(saved_key) != list(key):
-            return None
-        return orjson.loads(value)
+        with open(location(data_dir, rel, kind), "rb") as f:
+            if orjson.loads(f.readline()) != list(key):
+                return None
+            value = f.readline()
+            return orjson.loads(f.read() if body else value)
     except (OSError, orjson.JSONDecodeError):
         return None
 
@@ -44,16 +51,16 @@ def read(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int]) -> Any:
 def matches(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int]) -> bool:
     """Whether a sidecar was kept for the file ``rel`` as of ``key`` (its first line only)."""
     try:
-        with open(_path(data_dir, rel, kind), "rb") as f:
+        with open(location(data_dir, rel, kind), "rb") as f:
             return orjson.loads(f.readline()) == list(key)
     except (OSError, orjson.JSONDecodeError):
         return False
 
 
-def write(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], value: Any) -> None:
-    """Save ``value`` for the file ``rel`` as of ``key``; a failure is logged, never raised (a
-    read must not fail because its cache could not be kept)."""
-    path = Path(_path(data_dir, rel, kind))
+def write(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], value: Any, body: Any = None) -> None:
+    """Save ``value`` (and ``body`` after it, if given) for the file ``rel`` as of ``key``; a
+    failure is logged, never raised (a read must not fail because its cache could not be kept)."""
+    path = Path(location(data_dir, rel, kind))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         if not path.parent.is_dir():
@@ -61,7 +68,7 @@ def write(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], value:
             ignore = data_dir / FOLDER / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# Made again from the data files when missing or stale.\n*\n")
-        tmp.write_bytes(orjson.dumps(list(key)) + b"\n" + orjson.dumps(value))
+        tmp.write_bytes(b"\n".join([orjson.dumps(list(key)), orjson.dumps(value), *([orjson.dumps(body)] if body is not None else [])]))
         os.replace(tmp, path)
     except (OSError, TypeError) as e:
         log.warning("could not keep the %s sidecar of %s: %s", kind, rel, e)
@@ -69,4 +76,4 @@ def write(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], value:
 
 
 def drop(data_dir: Path, rel: str, kind: str) -> None:
-    Path(_path(data_dir, rel, kind)).unlink(missing_ok=True)
+    Path(location(data_dir, rel, kind)).unlink(missing_ok=True)
