@@ -357,6 +357,15 @@ def cut(data: bytes, spans: Sequence[int]) -> list[bytes]:
     return [data[spans[i] : spans[i + 1] - 2] for i in range(len(spans) - 1)]
 
 
+def cut_as(data: bytes, spans: Sequence[int], ids: Sequence[str]) -> list[bytes] | None:
+    """The records of a segment file cut as ``spans`` says, if each is then one whole record
+    opening with its id in ``ids`` (as the store writes them); else None."""
+    if len(data) != spans[-1] + 1 or not data.endswith(b"\n]\n"):
+        return None
+    frags = cut(data, spans)
+    return frags if all(map(_one_item, frags, ids)) else None
+
+
 # ---------------------------------------------------------------------------- other kinds
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 from array import array
 from pathlib import Path
 from typing import Any, Callable
 
-import orjson
 from pydantic import BaseModel
 
 from ..errors import StoreUnavailable
@@ -33,14 +33,19 @@ Key = tuple[int, int, int]
 SUMMARY_AFTER = 16
 
 
+# What differs between two processes in a core schema's text: addresses, and the ids in refs.
+_PER_PROCESS = re.compile(r" at 0x[0-9a-f]+|:[0-9]{6,}(?=')")
+
+
 @functools.cache
 def _schema(model: type[BaseModel]) -> str | None:
-    """A fingerprint of what a model accepts: records validated under another one are validated
-    again (after an upgrade, say)."""
-    try:
-        return hashlib.sha256(orjson.dumps(model.model_json_schema(), option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-    except Exception:  # a model without a JSON schema: its records are validated after each start
+    """A fingerprint of what a model accepts: its pydantic core schema (what validation runs:
+    fields, types, constraints, validators by name), read as text in a third of a millisecond.
+    Records validated under another one (after an upgrade, say) are validated again."""
+    core = getattr(model, "__pydantic_core_schema__", None)
+    if not isinstance(core, dict):  # a model not built: its records are validated after each start
         return None
+    return hashlib.sha256(_PER_PROCESS.sub("", str(core)).encode()).hexdigest()[:16]
 
 
 class SegmentFiles:
@@ -182,6 +187,11 @@ class SegmentFiles:
         as they are now, with the indexes made before dropped; any other change fails this
         read (503, try again) and the next one reads the file afresh."""
         snap = files.read_snapshot(self.data_dir / part.relpath)
+        if snap is not None and snap[0] == key and seg.spans is not None:
+            frags = formats.cut_as(snap[1], seg.spans, seg.ids)  # the file as it was: cut where the records start
+            if frags is not None:
+                self.resident.touch(seg, key[1])
+                return frags
         fresh = None if snap is None else formats.parse_segment(part.d, part.relpath, part.number, snap[1])  # type: ignore[arg-type]
         if fresh is None or fresh.ids != seg.ids:
             self._forget(part)
