@@ -60,6 +60,8 @@ def _build_app(settings: Settings) -> Any:
 
     with _as_cli():
         _ensure_format(_storage(settings))
+    import anyio._backends._asyncio  # noqa: F401  (else imported by the first threadpool call: 10 ms of the first write)
+
     app = create_app(settings)
     app.state.storage.prepare()
     # The app's objects (routes, models: about 200,000) live as long as the process: the garbage
