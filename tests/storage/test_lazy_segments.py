@@ -17,7 +17,7 @@ from app.core_gov.errors import StoreCorrupt, StoreUnavailable
 from app.core_gov.storage import Storage, files, formats, per_segment, search, select
 from app.core_gov.storage import ids as ids_module, sidecar
 from app.core_gov.storage.archive import _data_files
-from app.core_gov.storage.segments import SUMMARY_AFTER, SegmentFiles
+from app.core_gov.storage.segments import KEEP_EVERY, SUMMARY_AFTER, SegmentFiles
 
 from .models import notes, small
 
@@ -458,3 +458,29 @@ def test_a_start_prepares_the_collections_large_enough_to_be_summed_up(tmp_path,
     with fresh.transaction("t_seg") as tx:
         tx.update(small, ids[30], {"title": "thirty"})
     assert made == [] and Storage(db.data_dir).get(small, ids[30]).title == "thirty"
+
+
+def test_a_segment_changed_by_commits_in_a_row_keeps_its_sidecar_once_a_second(db, parsed):
+    """Patches under load do not rewrite a segment's sidecar per commit: a sidecar left behind
+    describes an older file, is not used, and that segment is read from its file."""
+    ids = [r.id for r in db.list(small)]
+    now = [1e9]  # long after the fixture's commits
+    db._monotonic = lambda: now[0]
+    cached = db.data_dir / ".cache" / f"{FULL[1]}.ids"
+    kept = lambda: orjson.loads(cached.read_bytes().split(b"\n")[0])  # noqa: E731  (the stat key it describes)
+    key = lambda: list(files.stat_key(db.data_dir / FULL[1]))  # noqa: E731
+    for title in ("a", "b", "c"):
+        with db.transaction("t_seg") as tx:
+            tx.update(small, ids[6], {"title": title})
+        if title == "a":
+            assert kept() == key()  # kept at once: none was kept lately
+    assert kept() != key()  # the two after it waited
+    parsed.clear()
+    assert Storage(db.data_dir).get(small, ids[6]).title == "c" and parsed == [FULL[1], LAST]
+
+    now[0] += KEEP_EVERY
+    with db.transaction("t_seg") as tx:
+        tx.update(small, ids[1], {"title": "another segment"})  # a commit after the time keeps what waited
+    assert kept() == key()
+    parsed.clear()
+    assert Storage(db.data_dir).get(small, ids[6]).title == "c" and parsed == [LAST]

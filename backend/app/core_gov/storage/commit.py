@@ -157,17 +157,22 @@ def _write_one_file(data_dir: Path, txn: str, rel: str, pieces: Iterable[bytes],
     module docstring): the temp file's name records the appends."""
     target = data_dir / rel
     folder = target.parent
-    folder.mkdir(exist_ok=True)
+    name = f"{txn}~{carried}" if carried else txn
     try:
-        tmp = files.write_temp(target, pieces, f"{txn}~{carried}" if carried else txn, before_sync=lambda: fault("temp_unsynced"))
+        try:
+            tmp = files.write_temp(target, pieces, name, before_sync=lambda: fault("temp_unsynced"))
+        except FileNotFoundError:  # the module's first file (raised by the open: no piece was taken yet)
+            folder.mkdir(exist_ok=True)
+            tmp = files.write_temp(target, pieces, name, before_sync=lambda: fault("temp_unsynced"))
     except OSError as e:
         raise StoreUnavailable(f"could not write: {e}") from None
     fault("temps_written")
     logs = [(data_dir / path, offset, data) for path, offset, data in appends]
     try:
         if logs:
-            for path, _, _ in logs:  # a new log's name is made durable with the temp file's
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
+            for path, offset, _ in logs:  # a new log's name is made durable with the temp file's
+                if offset == 0:
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
             files.fsync_dir(folder)
             for path, offset, data in logs:
                 files.write_at(path, offset, data)

@@ -92,7 +92,7 @@ class Storage:
         self._modules: dict[str, _Module] = {}
         self._modules_lock = threading.Lock()
         self.warm = Warm(WARM_RECORDS)
-        self.segments = SegmentFiles(self.data_dir, lambda part: self._cache.pop(part, None))
+        self.segments = SegmentFiles(self.data_dir, lambda part: self._cache.pop(part, None), lambda: self._monotonic())
         self.resident = self.segments.resident
         # Since start: durable writes, and the transactions they carried (group commit shares one).
         self.stats = {"commits": 0, "transactions": 0}

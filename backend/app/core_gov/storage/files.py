@@ -68,9 +68,10 @@ def write_temp(target: Path, data: bytes | Iterable[bytes], txn: str, before_syn
     """Write ``data`` (bytes, or pieces in order) next to ``target`` under a unique name, with
     the target's mode, fsynced."""
     tmp = target.with_name(f".{target.name}.{txn}{TMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode(target))
+    mode = file_mode(target)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        os.fchmod(fd, file_mode(target))  # O_CREAT's mode is masked by the umask
+        os.fchmod(fd, mode)  # O_CREAT's mode is masked by the umask
         for piece in [data] if isinstance(data, bytes) else data:
             _write_all(fd, piece)
         if before_sync is not None:

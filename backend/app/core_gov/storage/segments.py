@@ -12,6 +12,8 @@ import functools
 import hashlib
 import os
 import re
+import threading
+import time
 from array import array
 from pathlib import Path
 from typing import Any, Callable
@@ -31,6 +33,8 @@ RESIDENT_BYTES = 256 << 20
 Key = tuple[int, int, int]
 # Segments made without their collection's summary sidecar before it is written again.
 SUMMARY_AFTER = 16
+# Seconds between two sidecars kept for one segment by commits (``_keep_soon``).
+KEEP_EVERY = 1.0
 
 
 # What differs between two processes in a core schema's text: addresses, and the ids in refs.
@@ -52,8 +56,9 @@ class SegmentFiles:
     """The segments of one data dir, as backed by their files. ``forget`` drops a file's cache
     entry, so that the next read reads it afresh."""
 
-    def __init__(self, data_dir: Path, forget: Callable[[Part], None]):
+    def __init__(self, data_dir: Path, forget: Callable[[Part], None], monotonic: Callable[[], float] = time.monotonic):
         self.data_dir = data_dir
+        self._monotonic = monotonic
         self.resident = Resident(RESIDENT_BYTES)
         self._forget = forget
         # Per collection, the heads of its full segments as summed up in one sidecar (``summarize``):
@@ -61,6 +66,10 @@ class SegmentFiles:
         # segments were made since without it.
         self._heads: dict[Any, dict[int, list[Any]]] = {}
         self._unsummed: dict[Any, int] = {}
+        # Full segments whose sidecar was kept lately: rel -> (when the next may be, what is
+        # waiting to be kept then).
+        self._kept: dict[str, tuple[float, tuple[Part, Seg] | None]] = {}
+        self._kept_lock = threading.Lock()
 
     def from_sidecar(self, part: Part, key: Key) -> Seg | None:
         """The segment as its sidecar describes the file with this stat key, without reading the
@@ -156,7 +165,27 @@ class SegmentFiles:
         self._back(part, key, seg)
         if seg.resident:
             self.resident.touch(seg, key[1])
-        self._keep(part, seg)
+        self._keep_soon(part, seg)
+
+    def _keep_soon(self, part: Part, seg: Seg) -> None:
+        """Keep a segment a commit wrote, at most once per ``KEEP_EVERY`` seconds: a segment
+        changed by many commits in a row (patches under load) is kept once a second, not once
+        per commit. What waits is kept by the next commit after its time; if the process ends
+        first, the next start reads that segment's file instead."""
+        now = self._monotonic()
+        with self._kept_lock:
+            kept = self._kept
+            waiting = [] if seg.rel in kept else [(part, seg)]
+            kept[seg.rel] = (now + KEEP_EVERY, None) if waiting else (kept[seg.rel][0], (part, seg))
+            for rel, (due, pending) in list(kept.items()):
+                if due <= now:
+                    if pending is None:
+                        del kept[rel]
+                    else:
+                        waiting.append(pending)
+                        kept[rel] = (now + KEEP_EVERY, None)
+        for part, seg in waiting:
+            self._keep(part, seg)
 
     def verified(self, part: Part, seg: Seg) -> None:
         """Every record of the segment was just validated (``valhalla verify``)."""
