@@ -38,9 +38,9 @@ def module_name(module: ModuleType) -> str:
 
 def include_core(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
     """Mount every module's routes under /core, each with the unknown-query check, each route
-    built once (``ModuleRouter``: route building is most of the time the service takes to
-    start). Returns (module, full path, route) of each, in declaration order; also kept as
-    ``app.state.core_routes``."""
+    built once, by the first request that reaches it (``ModuleRouter``, ``LazyRoute``: building
+    them all took most of the service's start). Returns (module, full path, route) of each, in
+    declaration order; also kept as ``app.state.core_routes``."""
     reactions.wire()
     mounted = [
         (module_name(module), route.path, route)

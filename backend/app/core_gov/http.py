@@ -328,10 +328,10 @@ class LazyRoute(APIRoute):
 
 
 class ModuleRouter(APIRouter):
-    """A module's routes, declared with the usual decorators and built once, when the app mounts
-    them (``core_router.include_core``). FastAPI builds a route again at every include, so an
-    APIRouter would build each twice: once at import and once mounted. ``routes`` still makes
-    the module's own copies on first use (tests read them)."""
+    """A module's routes, declared with the usual decorators and built once, as ``LazyRoute``s
+    when the app mounts them (``core_router.include_core``). FastAPI builds a route again at
+    every include, so an APIRouter would build each twice: once at import and once mounted.
+    ``routes`` still makes the module's own copies on first use (tests read them)."""
 
     def __init__(self, *, prefix: str = "", tags: list[str] | None = None) -> None:
         self.declared: list[tuple[str, Callable[..., Any], dict[str, Any]]] = []
@@ -359,8 +359,8 @@ class ModuleRouter(APIRouter):
         self._routes = value
 
     def mount_on(self, app: FastAPI, prefix: str, dependencies: Sequence[Any]) -> list[APIRoute]:
-        """Build this module's routes on the app under ``prefix`` (as ``include_router`` would,
-        with ``dependencies`` first); returns them."""
+        """Mount this module's routes on the app under ``prefix`` (as ``include_router`` would,
+        with ``dependencies`` first), each built when first used; returns them."""
         built = []
         for path, endpoint, kwargs in self.declared:
             app.router.add_api_route(prefix + self.prefix + path, endpoint, route_class_override=LazyRoute, **{
