@@ -183,23 +183,37 @@ def _ca_area_code(value: str) -> str:
 AreaCode = Annotated[str, AfterValidator(_ca_area_code)]
 
 
+def _ascending_in(area: str, numbers: array) -> bool:
+    low, high = int(area) * 10**7, (int(area) + 1) * 10**7
+    return not numbers or (low <= numbers[0] and numbers[-1] < high and all(map(lt, numbers, islice(numbers, 1, None))))
+
+
+def unpack_dncl_copy(area: str, packed: bytes, size: int) -> array | None:
+    """A copy as ``.cache/`` keeps it (its array's bytes), if that fits the text file of ``size``
+    bytes (11 a number, the last newline optional) and is what ``parse_dncl_copy`` makes:
+    ascending, each of the area code; else None."""
+    if size % 11 not in (0, 10) or len(packed) != 8 * ((size + 1) // 11):
+        return None
+    numbers = array("Q")
+    numbers.frombytes(packed)
+    return numbers if _ascending_in(area, numbers) else None
+
+
 def parse_dncl_copy(area: str, data: bytes) -> array:
     """``comms/dncl/<area>.txt``: one 10-digit number of that area code a line, ascending, each
     once (so ``git diff`` of two monthly copies shows who registered and who left). Read as a
     sorted ``array('Q')`` (8 bytes a number, no list of lines); BadText names the first bad line."""
     if data and not data.endswith(b"\n"):
         data += b"\n"  # a last line without its newline is accepted
-    n, low, high = len(data) // 11, int(area) * 10**7, (int(area) + 1) * 10**7
-    # With every line 10 characters long and every value of 10 digits in [low, high), no line can
-    # hold anything but its digits (int() alone would accept spaces, a sign or underscores).
+    n = len(data) // 11
+    # With every line 10 characters long and every value of 10 digits in the area code's range,
+    # no line can hold anything but its digits (int() alone would accept spaces, a sign or underscores).
     if len(data) == 11 * n and data[10::11] == b"\n" * n:
         try:
             numbers = array("Q", map(int, io.BytesIO(data)))
         except ValueError:
             numbers = None
-        if numbers is not None and (not numbers or (
-            low <= numbers[0] and numbers[-1] < high and all(map(lt, numbers, islice(numbers, 1, None)))
-        )):
+        if numbers is not None and _ascending_in(area, numbers):
             return numbers
     prefix, previous = area.encode(), b""
     for lineno, line in enumerate(data.split(b"\n")[:-1], start=1):

@@ -226,6 +226,10 @@ class TextFile(Descriptor, Generic[T]):
     inside the same all-or-nothing commit as the transaction's other changes."""
 
     parse: Callable[[bytes], T] = field(default=lambda data: data)  # type: ignore[assignment,return-value]
+    # How the parsed value is kept in ``.cache/`` for the next start, if it is: (pack, unpack),
+    # where unpack(packed bytes, size of the text file) is the value, or None when they do not
+    # fit that file (then the file is parsed).
+    packed: tuple[Callable[[T], bytes], Callable[[bytes, int], T | None]] | None = None
 
     @property
     def filename(self) -> str:

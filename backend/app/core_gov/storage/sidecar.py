@@ -48,6 +48,20 @@ def read(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], *, body
         return None
 
 
+def read_packed(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int]) -> bytes | None:
+    """The bytes saved after the key line for the file ``rel`` as of ``key`` (``write_packed``)."""
+    try:
+        with open(location(data_dir, rel, kind), "rb") as f:
+            return f.read() if orjson.loads(f.readline()) == list(key) else None
+    except (OSError, orjson.JSONDecodeError):
+        return None
+
+
+def write_packed(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], data: bytes) -> None:
+    """Save ``data`` as it is (not JSON) for the file ``rel`` as of ``key``."""
+    _save(data_dir, rel, kind, orjson.dumps(list(key)) + b"\n" + data)
+
+
 def matches(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int]) -> bool:
     """Whether a sidecar was kept for the file ``rel`` as of ``key`` (its first line only)."""
     try:
@@ -60,6 +74,15 @@ def matches(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int]) -> b
 def write(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], value: Any, body: Any = None) -> None:
     """Save ``value`` (and ``body`` after it, if given) for the file ``rel`` as of ``key``; a
     failure is logged, never raised (a read must not fail because its cache could not be kept)."""
+    try:
+        data = b"\n".join([orjson.dumps(list(key)), orjson.dumps(value), *([orjson.dumps(body)] if body is not None else [])])
+    except TypeError as e:
+        log.warning("could not keep the %s sidecar of %s: %s", kind, rel, e)
+        return
+    _save(data_dir, rel, kind, data)
+
+
+def _save(data_dir: Path, rel: str, kind: str, data: bytes) -> None:
     path = Path(location(data_dir, rel, kind))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
@@ -68,9 +91,9 @@ def write(data_dir: Path, rel: str, kind: str, key: tuple[int, int, int], value:
             ignore = data_dir / FOLDER / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# Made again from the data files when missing or stale.\n*\n")
-        tmp.write_bytes(b"\n".join([orjson.dumps(list(key)), orjson.dumps(value), *([orjson.dumps(body)] if body is not None else [])]))
+        tmp.write_bytes(data)
         os.replace(tmp, path)
-    except (OSError, TypeError) as e:
+    except OSError as e:
         log.warning("could not keep the %s sidecar of %s: %s", kind, rel, e)
         tmp.unlink(missing_ok=True)
 
