@@ -39,13 +39,15 @@ def _concrete(template: str) -> str:
     return re.sub(r"\{[^}]+\}", "x_1", template)
 
 
-PATHS = sorted({_concrete(r.path) for r in APP.router.routes} | {"/", "/core", "/core/", "/core/holdings/", "/docs/", "/nope/a/b", "/static-offline-docs/x.js"})
+PATHS = sorted({_concrete(r.path) for r in APP.router.routes} | {
+    "/", "/core", "/core/", "/core/holdings/", "/core/holdings/x_1/", "/core/deals//x_1", "/docs/", "/nope/a/b", "/static-offline-docs/x.js",
+    "/static-offline-docs/a/b/c.js"})
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_the_index_finds_the_route_the_walk_over_every_route_finds(path):
     index = IndexedRouting(APP.router)
-    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "FOO"):
         found = index.match(_scope(method, path))
         assert (found and found[0]) is _walk(_scope(method, path)), f"{method} {path}"
 

@@ -19,6 +19,7 @@ from . import (
 )
 
 PREFIX = "/core"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # Order matters only for /docs; each module owns its prefix and never repeats /core.
 MODULES: tuple[ModuleType, ...] = (
@@ -76,14 +77,31 @@ class IndexedRouting:
     def _index(self) -> None:
         routes = self.router.routes
         self.buckets, self.always = by_start(routes, [route.path if isinstance(route, Route) else None for route in routes])
+        # (start or None, method, segments) -> the bucket's routes that may answer that method on
+        # a path of that many segments: a route of other methods only ever matches partly, and a
+        # template of another length (no `:path` parameter) never, so the first full match is the same.
+        self.by_method: dict[tuple[str | None, str, int], list[Any]] = {}
         self.leans: dict[int, Any] = {}  # id(route) -> its lean handler or None, made on first use (routes are built lazily)
         self.indexed = len(routes)
+
+    def _candidates(self, path: str, method: str) -> list[Any]:
+        start = path_start(path)
+        known = start if start in self.buckets else None
+        key = (known, method, path.count("/"))
+        found = self.by_method.get(key)
+        if found is None:
+            bucket = self.buckets[start] if known is not None else self.always
+            found = [r for r in bucket if not isinstance(r, Route) or (
+                (r.methods is None or method in r.methods) and (":path}" in r.path or r.path.count("/") == key[2]))]
+            if method in METHODS and key[2] <= 8:  # what a client makes up is not kept
+                self.by_method[key] = found
+        return found
 
     def match(self, scope: dict) -> tuple[APIRoute | Route, Any, dict] | None:
         """(route, its lean handler or None, child scope) of the first route that fully matches."""
         if self.indexed != len(self.router.routes):
             self._index()
-        for route in self.buckets.get(path_start(get_route_path(scope)), self.always):
+        for route in self._candidates(get_route_path(scope), scope["method"]):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 lean = self.leans.get(id(route), False)
