@@ -81,6 +81,7 @@ class Storage:
         self.zone = zone or ZoneInfo("America/Toronto")  # the operator's day boundary (VALHALLA_TZ)
         self._cache: dict[Part, Loaded] = {}
         self._listings: dict[str, tuple[Any, list[str]]] = {}
+        self._folders: dict[str, str] = {}  # module -> its folder's path
         self._views: dict[Collection, Records] = {}
         self._derived: dict[tuple[Collection, Callable[..., Any]], tuple[Records, Any]] = {}
         self._swept: dict[Collection, tuple[Any, float]] = {}  # folder key and time of the last stat of every segment
@@ -280,7 +281,9 @@ class Storage:
 
     def _numbers(self, d: Collection, *, fresh: bool = False) -> list[int]:
         """Segment numbers on disk, from the folder listing (re-read when the folder changed)."""
-        folder = self.data_dir / d.module
+        folder = self._folders.get(d.module)
+        if folder is None:
+            folder = self._folders[d.module] = os.path.join(self.data_dir, d.module)  # a string: this runs on every read
         key = files.stat_key(folder)
         cached = self._listings.get(d.module)
         if fresh or cached is None or cached[0] != key:
