@@ -172,7 +172,7 @@ class Columns:
     def __init__(self, model: type[BaseModel], *, exclude: Sequence[str] = (), prepare: dict[str, Callable[[str], Any]] | None = None):
         decorators = model.__pydantic_decorators__
         own = [*decorators.model_validators, *(n for n in decorators.field_validators if n != "_not_null")]
-        config = set(model.model_config) - {"extra", "json_schema_extra", "title", "defer_build"}
+        config = set(model.model_config) - {"extra", "json_schema_extra", "title"}
         if own or config or any(f.alias or f.validation_alias for f in model.model_fields.values()):
             raise TypeError(f"csvimport.Columns: {model.__name__} has validators, settings or aliases of its own ({own or config}); validate its rows with the model")
         self.fields = {
