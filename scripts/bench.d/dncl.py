@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from harness import Ledger, Server, getter, ms, run, valhalla
+from harness import Client, Ledger, Server, getter, ms, run, valhalla
 from loaders import IMPORT_ENV, import_dncl
 from records import dncl_numbers, opt_out_number
 
@@ -43,7 +43,7 @@ def bench_dncl(n: int, seconds: float, keep: bool) -> None:
     print(f"\nDNCL N = {n:,} numbers over 416, 647, 437 ({path.stat().st_size / 1e6:.1f} MB file, written in {time.perf_counter() - start:.1f} s)", flush=True)
     ledger = Ledger()
 
-    def opt_out(client: httpx.Client, w: int, k: int, conc: int) -> bool:
+    def opt_out(client: Client, w: int, k: int, conc: int) -> bool:
         value = opt_out_number(ledger.next_value())
         r = client.post("/core/comms/suppressions", json={"value": value, "reason": "opt_out", "source": "bench"})
         if r.status_code == 201:
@@ -69,7 +69,7 @@ def bench_dncl(n: int, seconds: float, keep: bool) -> None:
         r.raise_for_status()
         checks = run(server.base, 1, seconds, getter(CHECK, {"to": numbers[-1]}))
         empty = run(server.base, 1, seconds, getter("/core/health"))
-        with httpx.Client(base_url=server.base, timeout=900) as c:
+        with Client(server.base) as c:
             suppressed = [x for x in ledger.created + numbers if c.get(CHECK, params={"to": x}).json()["suppressed"]]
         missing = len(ledger.created) + len(numbers) - len(suppressed)
     print(f"  restart: /core/health after {server.started_s:.2f} s; suppression check first {ms(first)}, then p50 {checks.p50:.2f} ms "

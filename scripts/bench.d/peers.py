@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import httpx
-
-from harness import SLOW, Ledger, Server, Stats, creator, free_port, getter, http_lookup, patcher, reader, run, valhalla
+from harness import Client, Ledger, Server, Stats, creator, free_port, getter, http_lookup, patcher, reader, run, valhalla
 from loaders import preload_holdings
 from records import holding
 
@@ -61,7 +59,7 @@ def phases(server: Server, api: Api, ids: list[str], n: int, levels: list[int], 
            commits: Callable[[], tuple[int, int]] | None = None) -> dict[tuple[str, int], Stats]:
     """Each phase at each concurrency; with `commits` (a count of commits and transactions),
     each write phase's writes per commit."""
-    def page(client: httpx.Client, w: int, k: int, conc: int) -> bool:
+    def page(client: Client, w: int, k: int, conc: int) -> bool:
         offset = (w + k * conc) * 50 % max(n - 50, 1)
         return client.get(api.many, params={api.page[0]: offset, api.page[1]: 50}).status_code == 200
 
@@ -84,7 +82,8 @@ def bench_valhalla(tmp: Path, n: int, levels: list[int], seconds: float) -> tupl
     with valhalla(data_dir) as server:
         # /core/health answers while the application is still being built: wait for it first,
         # or the empty round trip is timed against the build.
-        httpx.get(server.base + VALHALLA_API.many, params={"limit": 1}, timeout=SLOW).raise_for_status()
+        with Client(server.base) as c:
+            c.get(VALHALLA_API.many, params={"limit": 1}).raise_for_status()
         empty = run(server.base, 1, seconds, getter("/core/health"))
         results = phases(server, VALHALLA_API, ids, n, levels, seconds, ledger, lambda: _commits(server))
     with valhalla(data_dir) as server:
@@ -96,7 +95,8 @@ def bench_valhalla(tmp: Path, n: int, levels: list[int], seconds: float) -> tupl
 
 def _commits(server: Server) -> tuple[int, int]:
     """(commits, transactions) so far, from /core/system/debug (0, 0 if it no longer says)."""
-    w = httpx.get(server.base + "/core/system/debug", timeout=60).json().get("writes", {})
+    with Client(server.base) as c:
+        w = c.get("/core/system/debug").json().get("writes", {})
     return w.get("commits", 0), w.get("transactions", 0)
 
 
