@@ -54,5 +54,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"], allow_headers=["*"])
-    app.add_middleware(CoreMiddleware, settings=settings, routes=[(path, route) for _, path, route in mounted])
+    app.add_middleware(CoreMiddleware, settings=settings, routes=[(path, route) for _, path, route in mounted], router=app.router)
     return app

@@ -119,3 +119,11 @@ def test_reads_are_served_from_the_cache_without_reparsing(db, monkeypatch):
     for _ in range(5):
         assert len(db.list(notes)) == 2
     assert calls == []
+
+
+def test_an_unchanged_collection_is_read_as_the_same_view_and_a_change_makes_a_new_one(db):
+    view = db.list(notes)
+    assert db.list(notes) is view  # its position index and the records it made are reused
+    with db.transaction("t_notes") as tx:
+        tx.add(notes, {"title": "third"})
+    assert db.list(notes) is not view and [n.title for n in db.list(notes)] == ["first", "second", "third"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Iterator
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Response
 from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
-from starlette.routing import Match, Route, Router
+from starlette.routing import Match, Mount, Route, Router
 
 from . import reactions
-from .http import by_start, lean_handler, path_start, refuse_unknown_query
+from .http import LeanRead, by_start, lean_handler, path_start, refuse_unknown_query
 
 from . import (
     audit, buyers, closing, comms, consent, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
@@ -61,6 +61,11 @@ def core_routes() -> Iterator[tuple[str, str, APIRoute]]:
                 yield module_name(module), PREFIX + route.path, route
 
 
+def _overlap(start: str, mount: str) -> bool:
+    """Whether a mount at ``mount`` (no parameters) may match a path that begins with ``start``."""
+    return (start + "/").startswith(mount.rstrip("/") + "/") or (mount.rstrip("/") + "/").startswith(start + "/")
+
+
 class IndexedRouting:
     """The app's router matched through an index: a request is tried only against the routes
     whose template starts with its first two segments (or is its whole path) and those that
@@ -80,19 +85,21 @@ class IndexedRouting:
         # (start or None, method, segments) -> the bucket's routes that may answer that method on
         # a path of that many segments: a route of other methods only ever matches partly, and a
         # template of another length (no `:path` parameter) never, so the first full match is the same.
-        self.by_method: dict[tuple[str | None, str, int], list[Any]] = {}
+        # Each with its path when it has no parameters (matched by comparing strings).
+        self.by_method: dict[tuple[str | None, str, int], list[tuple[Any, str | None]]] = {}
         self.leans: dict[int, Any] = {}  # id(route) -> its lean handler or None, made on first use (routes are built lazily)
         self.indexed = len(routes)
 
-    def _candidates(self, path: str, method: str) -> list[Any]:
+    def _candidates(self, path: str, method: str) -> list[tuple[Any, str | None]]:
         start = path_start(path)
         known = start if start in self.buckets else None
         key = (known, method, path.count("/"))
         found = self.by_method.get(key)
         if found is None:
             bucket = self.buckets[start] if known is not None else self.always
-            found = [r for r in bucket if not isinstance(r, Route) or (
-                (r.methods is None or method in r.methods) and (":path}" in r.path or r.path.count("/") == key[2]))]
+            found = [(r, r.path if isinstance(r, Route) and "{" not in r.path else None) for r in bucket if (
+                (r.methods is None or method in r.methods) and (":path}" in r.path or r.path.count("/") == key[2]) if isinstance(r, Route)
+                else known is None or not isinstance(r, Mount) or "{" in r.path or _overlap(known, r.path))]
             if method in METHODS and key[2] <= 8:  # what a client makes up is not kept
                 self.by_method[key] = found
         return found
@@ -101,14 +108,42 @@ class IndexedRouting:
         """(route, its lean handler or None, child scope) of the first route that fully matches."""
         if self.indexed != len(self.router.routes):
             self._index()
-        for route in self._candidates(get_route_path(scope), scope["method"]):
-            match, child_scope = route.matches(scope)
+        path = get_route_path(scope)
+        for route, fixed in self._candidates(path, scope["method"]):
+            if isinstance(route, Route):  # of this method: what route.matches does, without its second pass over the path
+                if fixed is None:
+                    found = route.path_regex.match(path)
+                    if found is None:
+                        continue
+                    params = {**scope.get("path_params", {}), **{k: route.param_convertors[k].convert(v) for k, v in found.groupdict().items()}}
+                elif fixed != path:
+                    continue
+                else:
+                    params = dict(scope.get("path_params", {}))
+                match, child_scope = Match.FULL, {"endpoint": route.endpoint, "path_params": params}
+                if isinstance(route, APIRoute):
+                    child_scope["route"] = route
+            else:
+                match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 lean = self.leans.get(id(route), False)
                 if lean is False:
                     lean = self.leans[id(route)] = lean_handler(route) if isinstance(route, APIRoute) else None
                 return route, lean, child_scope
         return None
+
+    async def read(self, scope: dict) -> Response | None:
+        """The answer of a lean read route (GET one, a page) to this GET request, made without
+        sending it; None when the request is FastAPI's to answer: another route, a query the
+        lean handler leaves to FastAPI, or any error (FastAPI then answers it as it does,
+        reading again: a read changes nothing)."""
+        found = self.match(scope)
+        if found is None or not isinstance(found[1], LeanRead):
+            return None
+        try:
+            return await found[1].answer({**scope, **found[2]})
+        except Exception:  # noqa: BLE001  (answered by FastAPI's stack, with its error handlers)
+            return None
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         found = self.match(scope) if scope["type"] == "http" else None

@@ -113,9 +113,9 @@ def paginate(response: Response, items: Sequence[T], page: PageParams) -> Any:
         parts = items.frags(page.offset, stop)
     else:
         parts = [pydantic_core.to_json(item, by_alias=True) for item in items[page.offset : stop]]
-    headers = {k: v for k, v in response.headers.items() if k != "content-length"}
-    headers["X-Total-Count"] = str(len(items))
-    return Response(b"[" + b",".join(parts) + b"]", media_type="application/json", headers=headers)
+    headers = [(k, v) for k, v in response.headers.raw if k != b"content-length"]
+    headers.append((b"x-total-count", str(len(items)).encode()))
+    return JSONBytes(b"[" + b",".join(parts) + b"]", headers)
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
@@ -137,8 +137,36 @@ def one(record: Record) -> Any:
     """GET one: the record as JSON with its ETag ("<version>"), serialised straight from the
     store's cached model. FastAPI neither validates nor re-serialises it; the route's return
     annotation still describes the body in /docs."""
+    return JSONBytes(_json_of(record), [(b"etag", b'"%d"' % record.version)])
+
+
+class JSONBytes(Response):
+    """A JSON body already serialised, with its own headers (lower-case names): made without
+    Starlette's pass over the headers, which cost a GET one more than serialising the record."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes, headers: list[tuple[bytes, bytes]], status_code: int = 200):  # noqa: D107
+        self.body, self.status_code, self.background = body, status_code, None
+        self.raw_headers = [(b"content-length", b"%d" % len(body)), (b"content-type", b"application/json"), *headers]
+
+
+# The JSON of the records answered lately, by the record object: a stored record is frozen and a
+# change makes a new object, so an entry is never stale (the record is kept with it, so its id()
+# is not reused while it is here).
+_ANSWERED: dict[int, tuple[Record, bytes]] = {}
+ANSWERED_KEPT = 4096
+
+
+def _json_of(record: Record) -> bytes:
+    kept = _ANSWERED.get(id(record))
+    if kept is not None and kept[0] is record:
+        return kept[1]
     body = pydantic_core.to_json(record, by_alias=True)
-    return Response(body, media_type="application/json", headers={"ETag": f'"{record.version}"'})
+    if len(_ANSWERED) >= ANSWERED_KEPT:
+        _ANSWERED.pop(next(iter(_ANSWERED), None), None)  # the oldest
+    _ANSWERED[id(record)] = (record, body)
+    return body
 
 
 def etag(response: Response, record: T) -> T:
@@ -204,38 +232,49 @@ def _values(route: APIRoute, scope: dict, names: dict[Callable[..., Any], str | 
     return values, response
 
 
-def _lean_read(route: APIRoute) -> Handler | None:
+def _lean_read(route: APIRoute) -> "LeanRead | None":
     """A GET one or list (an async read whose path ends in `_id}`, or that takes `Page`): the
     endpoint answers the Response `one()` or `paginate()` made. FastAPI answers a request with
     any query parameter but `limit` and `offset` as plain numbers in range."""
     d = route.dependant
     names = {sub.call: sub.name for sub in d.dependencies}
-    page_name = names.get(_page)
     if (route.methods - {"HEAD"} != {"GET"} or not d.is_coroutine_callable or not (_page in names or route.path.endswith("_id}"))
             or not names.keys() <= {get_storage, _page, refuse_unknown_query} or d.header_params or d.body_params
             or any(p.field_info.is_required() or p.default is not None for p in d.query_params)):
         return None
-    unset = {p.name: None for p in d.query_params}
+    return LeanRead(route, names)
 
-    async def handle(scope: dict, receive: Any, send: Any) -> None:
+
+class LeanRead:
+    """The lean handler of a read route. ``answer(scope)`` is the endpoint's Response, or None
+    for a request FastAPI must answer; it sends nothing, so a caller may answer the request
+    another way when it raises (``CoreMiddleware`` serves reads ahead of FastAPI's stack)."""
+
+    def __init__(self, route: APIRoute, names: dict[Callable[..., Any], str | None]):
+        self.route, self.names, self.page_name = route, names, names.get(_page)
+        self.unset = {p.name: None for p in route.dependant.query_params}
+
+    async def answer(self, scope: dict) -> Response | None:
         page = PageParams()
         if scope["query_string"]:
             given = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             asked = dict(given)
-            if (not page_name or len(asked) < len(given) or not asked.keys() <= _PAGE_QUERY or not all(map(_DIGITS.match, asked.values()))
+            if (not self.page_name or len(asked) < len(given) or not asked.keys() <= _PAGE_QUERY or not all(map(_DIGITS.match, asked.values()))
                     or not 1 <= int(asked.get("limit", page.limit)) <= MAX_LIMIT):
-                return await route.handle(scope, receive, send)
+                return None
             page = PageParams(int(asked.get("limit", page.limit)), int(asked.get("offset", page.offset)))
-        values, _ = _values(route, scope, names)
-        values.update(unset)
-        if page_name:
-            values[page_name] = page
-        answer = await d.call(**values)  # type: ignore[misc]
+        values, _ = _values(self.route, scope, self.names)
+        values.update(self.unset)
+        if self.page_name:
+            values[self.page_name] = page
+        answer = await self.route.dependant.call(**values)  # type: ignore[misc]
         if not isinstance(answer, Response):
-            raise TypeError(f"GET {route.path} answers one(...) or paginate(...), not {type(answer).__name__}")
-        await answer(scope, receive, send)
+            raise TypeError(f"GET {self.route.path} answers one(...) or paginate(...), not {type(answer).__name__}")
+        return answer
 
-    return handle
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        answer = await self.answer(scope)
+        await (answer or self.route.handle)(scope, receive, send)
 
 
 def _lean_write(route: APIRoute) -> Handler | None:
@@ -493,12 +532,23 @@ class BodyRule:
         return bool(body and body.field_info.is_required())
 
 
+def _secured(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """An answer's headers with the security headers it does not set itself."""
+    headers = list(headers)
+    present = {k for k, _ in headers}  # ASGI header names are lower case
+    return headers + [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+
+
 class CoreMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware task hop): Host, bearer token, Origin, actor, body limit,
     body media type, security headers. ``routes`` are (full path, route) of every API route."""
 
-    def __init__(self, app: Any, settings: Settings, routes: Iterable[tuple[str, APIRoute]] = ()):
+    def __init__(self, app: Any, settings: Settings, routes: Iterable[tuple[str, APIRoute]] = (), router: Any = None):
         self.app = app
+        # GET requests are answered here, ahead of FastAPI's stack, when the router's routing
+        # answers them (``IndexedRouting.read``: GET one and pages, cached reads): the exception
+        # handling, routing and send wrappers of that stack cost a GET one more than the read itself.
+        self.router = router
         self.max_body = settings.max_body
         self.max_import = settings.max_import
         self.token = settings.token.encode() if settings.token else None
@@ -515,6 +565,13 @@ class CoreMiddleware:
         refusal = self._refusal(scope, headers)
         if refusal:
             return await _reply(send, *refusal)
+        reads = getattr(self.router and self.router.middleware_stack, "read", None)
+        if (reads is not None and scope["method"] == "GET" and headers.get(b"content-length", b"0") == b"0"
+                and b"transfer-encoding" not in headers and b"origin" not in headers):  # a browser's cross-site read: CORS answers it
+            answer = await reads(scope)
+            if answer is not None:
+                await send({"type": "http.response.start", "status": answer.status_code, "headers": _secured(answer.raw_headers)})
+                return await send({"type": "http.response.body", "body": answer.body})
         # A route named in STREAMED_BODIES reads its own body in chunks, up to its own limit.
         streamed = self._stream_limit(scope["path"])
         if streamed is not None:
@@ -544,8 +601,7 @@ class CoreMiddleware:
 
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *((k, v) for k, v in SECURITY_HEADERS if k not in present)]
+                message["headers"] = _secured(message.get("headers", []))
             await send(message)
 
         token = actor.set(headers.get(b"x-actor", b"operator").decode("latin-1").strip())

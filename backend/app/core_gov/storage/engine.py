@@ -241,32 +241,32 @@ class Storage:
         million records does not stat a thousand files. A hand edit saved in place into an
         older segment of such a collection is seen within that interval."""
         parts = self._parts(d)
-        folder = self._listings.get(d.module, (None,))[0]
         view = self._views.get(d)
-        swept = self._swept.get(d)
-        now = self._monotonic()
-        if (
-            view is not None and len(parts) > ALWAYS_STATTED and len(view.segs) == len(parts)
-            and swept is not None and swept[0] == folder and folder is not None and now - swept[1] < SWEEP_SECONDS
-        ):
-            part, path = parts[-1]
-            cached = self._cache.get(part)
-            if cached is not None and cached.value is view.segs[-1] and cached.key == files.stat_key(path):
-                return view  # type: ignore[return-value]
-        segs, loaded = [], False
+        swept = None
+        if len(parts) > ALWAYS_STATTED:
+            folder = self._listings.get(d.module, (None,))[0]
+            swept, last = (folder, self._monotonic()), self._swept.get(d)
+            if (view is not None and len(view.segs) == len(parts) and last is not None and last[0] == folder
+                    and folder is not None and swept[1] - last[1] < SWEEP_SECONDS):
+                part, path = parts[-1]
+                cached = self._cache.get(part)
+                if cached is not None and cached.value is view.segs[-1] and cached.key == files.stat_key(path):
+                    return view  # type: ignore[return-value]
+        segs, loaded, cache = [], False, self._cache
         for part, path in parts:
-            cached, key = self._cache.get(part), files.stat_key(path)
+            cached, key = cache.get(part), files.stat_key(path)
             if cached is None or cached.key != key:
                 cached, loaded = self._load(part, seen=(path, key)), True
             segs.append(cached.value)
         if loaded:
             self.segments.summarize(d, segs)
-        self._swept[d] = (folder, now)
+        if swept is not None:
+            self._swept[d] = swept
         if not segs and d.seed is not None:
             if d not in self._seeds:
                 self._seeds[d] = formats.seed_segment(d, Part(d).relpath, self.now())
             segs = [self._seeds[d]]
-        if view is None or len(view.segs) != len(segs) or any(a is not b for a, b in zip(view.segs, segs)):
+        if view is None or view.segs != tuple(segs):  # a Seg equals only itself
             view = self._views[d] = Records(d.model, segs, self.warm)
         return view  # type: ignore[return-value]
 
