@@ -75,6 +75,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Listen at once (the Launcher answers /core/health) and build the application meanwhile."""
     import uvicorn
 
+    from . import wire
     from .launch import Launcher
 
     settings.check_serve()
@@ -91,7 +92,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             launcher.start()  # once listening: the build's imports no longer slow the start down
 
     launcher = Launcher(partial(_build_app, settings), settings.hosts, failed=stop)
-    server = Server(uvicorn.Config(launcher, host=settings.host, port=settings.port, log_level=args.log_level))
+    # No proxy stands in front of a local service: its forwarded headers are not read.
+    config = uvicorn.Config(launcher, host=settings.host, port=settings.port, log_level=args.log_level, http=wire.Protocol, proxy_headers=False)
+    server = Server(config)
     server.run()
     if launcher.error is not None:
         raise launcher.error
