@@ -201,6 +201,14 @@ class Stats:
     errors: int
     rate: float  # ops/s
     per_commit: float | None = None  # writes per durable commit, when the server says
+    seconds: float = 0.0  # how long it ran
+
+    @classmethod
+    def combined(cls, parts: list["Stats"]) -> "Stats":
+        """Runs taken in turns with other servers' as one: every latency, the rate over their time."""
+        seconds = sum(p.seconds for p in parts)
+        latencies = [x for p in parts for x in p.latencies]
+        return cls(latencies, sum(p.errors for p in parts), len(latencies) / seconds if seconds else float("nan"), seconds=seconds)
 
     def pct(self, p: float) -> float:
         values = sorted(self.latencies)
@@ -246,7 +254,8 @@ def run(base: str, concurrency: int, seconds: float, op: Op) -> Stats:
         t.start()
     for t in threads:
         t.join()
-    return Stats(latencies, errors, len(latencies) / (time.perf_counter() - started))
+    elapsed = time.perf_counter() - started
+    return Stats(latencies, errors, len(latencies) / elapsed, seconds=elapsed)
 
 
 def getter(path: str, params: dict | None = None) -> Op:

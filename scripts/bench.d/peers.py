@@ -1,23 +1,26 @@
 """`scripts/bench --peers`: Valhalla beside json-server 0.17 and 1.0 on the same N holdings.
 
-Each server gets the same records and the same phases (get one, page of 50, create, patch) at
-each concurrency, is SIGKILLed, and then every acknowledged write is looked for on disk:
-Valhalla's through a restarted server, json-server's in its db.json. json-server does not fsync
-and answers before its file is written, so its lost writes are reported, not fatal.
+The three servers run at once, each on its own copy of the records, and take turns: each phase
+(get one, page of 50, create, patch) at each concurrency runs in ``ROUNDS`` slices per server,
+in a rotating order, so that a slow spell of this shared machine falls on all of them alike.
+Then each is SIGKILLed and every acknowledged write is looked for on disk: Valhalla's through a
+restarted server, json-server's in its db.json. json-server does not fsync and answers before
+its file is written, so its lost writes are reported, not fatal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness import Client, Ledger, Server, Stats, creator, free_port, getter, http_lookup, patcher, reader, run, valhalla
+from harness import Client, Ledger, Op, Server, Stats, creator, free_port, getter, http_lookup, patcher, reader, run, valhalla
 from loaders import preload_holdings
 from records import holding
 
@@ -55,42 +58,66 @@ def json_server(name: str, db_file: Path) -> Server:
     return Server(argv + (["--quiet"] if "0.17" in name else []), {**os.environ, "NODE_ENV": "production"}, port, "/holdings?_limit=1", cwd=db_file.parent)
 
 
-def phases(server: Server, api: Api, ids: list[str], n: int, levels: list[int], seconds: float, ledger: Ledger,
-           commits: Callable[[], tuple[int, int]] | None = None) -> dict[tuple[str, int], Stats]:
-    """Each phase at each concurrency; with `commits` (a count of commits and transactions),
-    each write phase's writes per commit."""
-    def page(client: Client, w: int, k: int, conc: int) -> bool:
-        offset = (w + k * conc) * 50 % max(n - 50, 1)
-        return client.get(api.many, params={api.page[0]: offset, api.page[1]: 50}).status_code == 200
+ROUNDS = 6  # slices per server of each phase at each concurrency
+WARM_SECONDS = 1.0  # each phase, per server, before any is timed
 
-    ops = {"get one": reader(api.one, ids), "page of 50": page, "create": creator(api.many, lambda v: holding(n + v), ledger),
-           "patch": patcher(api.one, ids, "value_estimate", ledger)}
-    out = {}
+
+@dataclass
+class Side:
+    """One server under test: its API, records, what it acknowledged, and (Valhalla) its commit counts."""
+
+    name: str
+    server: Server
+    api: Api
+    ids: list[str]
+    commits: Callable[[], tuple[int, int]] | None = None
+    ledger: Ledger = field(default_factory=Ledger)
+
+    def ops(self, n: int) -> dict[str, Op]:
+        api = self.api
+
+        def page(client: Client, w: int, k: int, conc: int) -> bool:
+            offset = (w + k * conc) * 50 % max(n - 50, 1)
+            return client.get(api.many, params={api.page[0]: offset, api.page[1]: 50}).status_code == 200
+
+        return {"get one": reader(api.one, self.ids), "page of 50": page, "create": creator(api.many, lambda v: holding(n + v), self.ledger),
+                "patch": patcher(api.one, self.ids, "value_estimate", self.ledger)}
+
+
+def phases(sides: list[Side], n: int, levels: list[int], seconds: float) -> dict[str, dict[tuple[str, int], Stats]]:
+    """Each phase at each concurrency, the servers taking turns in ``ROUNDS`` slices; for a side
+    that counts its commits, each write phase's writes per commit."""
+    ops = {side.name: side.ops(n) for side in sides}
+    for side in sides:  # untimed: node compiles its hot paths as it runs them, Python fills its caches
+        for name in PHASES:
+            run(side.server.base, max(levels), WARM_SECONDS, ops[side.name][name])
+    out: dict[str, dict[tuple[str, int], Stats]] = {side.name: {} for side in sides}
     for name in PHASES:
         for c in levels:
-            before = commits() if commits else (0, 0)
-            out[(name, c)] = run(server.base, c, seconds, ops[name])
-            after = commits() if commits else (0, 0)
-            out[(name, c)].per_commit = (after[1] - before[1]) / (after[0] - before[0]) if after[0] > before[0] else None
+            slices: dict[str, list[Stats]] = {side.name: [] for side in sides}
+            commits = {side.name: [0, 0] for side in sides}
+            for r in range(ROUNDS):
+                for side in sides[r % len(sides):] + sides[:r % len(sides)]:
+                    before = side.commits() if side.commits else (0, 0)
+                    slices[side.name].append(run(side.server.base, c, seconds / ROUNDS, ops[side.name][name]))
+                    after = side.commits() if side.commits else (0, 0)
+                    commits[side.name][0] += after[0] - before[0]
+                    commits[side.name][1] += after[1] - before[1]
+            for side in sides:
+                stats = out[side.name][(name, c)] = Stats.combined(slices[side.name])
+                made, writes = commits[side.name]
+                stats.per_commit = writes / made if made else None
     return out
 
 
-def bench_valhalla(tmp: Path, n: int, levels: list[int], seconds: float) -> tuple[dict, Stats, str]:
-    data_dir = tmp / "valhalla"
+def valhalla_side(stack: contextlib.ExitStack, data_dir: Path, n: int) -> Side:
     ids = preload_holdings(data_dir, [holding(i) for i in range(n)])
-    ledger = Ledger()
-    with valhalla(data_dir) as server:
-        # /core/health answers while the application is still being built: wait for it first,
-        # or the empty round trip is timed against the build.
-        with Client(server.base) as c:
-            c.get(VALHALLA_API.many, params={"limit": 1}).raise_for_status()
-        empty = run(server.base, 1, seconds, getter("/core/health"))
-        results = phases(server, VALHALLA_API, ids, n, levels, seconds, ledger, lambda: _commits(server))
-    with valhalla(data_dir) as server:
-        missing = ledger.missing(http_lookup(server.base, VALHALLA_API.one), "value_estimate")
-    if missing:
-        raise SystemExit(f"FAILED: Valhalla lost acknowledged writes after SIGKILL: {missing[:5]}")
-    return results, empty, ledger.summary(missing)
+    server = stack.enter_context(valhalla(data_dir))
+    # /core/health answers while the application is still being built: wait for it first,
+    # or the first slice is timed against the build.
+    with Client(server.base) as c:
+        c.get(VALHALLA_API.many, params={"limit": 1}).raise_for_status()
+    return Side("Valhalla", server, VALHALLA_API, ids, lambda: _commits(server))
 
 
 def _commits(server: Server) -> tuple[int, int]:
@@ -100,33 +127,50 @@ def _commits(server: Server) -> tuple[int, int]:
     return w.get("commits", 0), w.get("transactions", 0)
 
 
-def bench_peer(tmp: Path, name: str, n: int, levels: list[int], seconds: float) -> tuple[dict, str]:
+def peer_side(stack: contextlib.ExitStack, tmp: Path, name: str, n: int) -> Side:
     folder = tmp / name.replace(" ", "-")
     (folder / "public").mkdir(parents=True)  # json-server 1.0 serves it (and fails without it when NODE_ENV=production)
     db_file = folder / "db.json"
     ids = [f"h{i:07d}" for i in range(n)]
     now = "2026-01-05T15:00:00Z"
     db_file.write_text(json.dumps({"holdings": [{"id": ids[i], "created_at": now, "updated_at": now, "version": 1, **holding(i)} for i in range(n)]}))
-    ledger = Ledger()
-    with json_server(name, db_file) as server:
-        results = phases(server, JSON_SERVER_API, ids, n, levels, seconds, ledger)
-    stored = {str(r["id"]): r for r in json.loads(db_file.read_text())["holdings"]}
-    return results, ledger.summary(ledger.missing(stored.get, "value_estimate"))
+    return Side(name, stack.enter_context(json_server(name, db_file)), JSON_SERVER_API, ids)
+
+
+def durability(tmp: Path, sides: list[Side]) -> dict[str, str]:
+    """After every server was SIGKILLed: each side's acknowledged writes looked for on disk."""
+    out = {}
+    for side in sides:
+        if side.name == "Valhalla":
+            with valhalla(tmp / "valhalla") as server:
+                missing = side.ledger.missing(http_lookup(server.base, VALHALLA_API.one), "value_estimate")
+            if missing:
+                raise SystemExit(f"FAILED: Valhalla lost acknowledged writes after SIGKILL: {missing[:5]}")
+        else:
+            stored = {str(r["id"]): r for r in json.loads((tmp / side.name.replace(" ", "-") / "db.json").read_text())["holdings"]}
+            missing = side.ledger.missing(stored.get, "value_estimate")
+        out[side.name] = side.ledger.summary(missing)
+    return out
 
 
 def bench_peers(n: int, levels: list[int], seconds: float) -> None:
     versions = install()
     tmp = Path(tempfile.mkdtemp(prefix="valhalla-bench-peers-"))
     size = len(json.dumps({"id": "h0000000", "created_at": "2026-01-05T15:00:00Z", "updated_at": "2026-01-05T15:00:00Z", "version": 1, **holding(0)}))
-    print(f"\nN = {n:,} holdings of about {size} B; {', '.join(f'{k} ({v})' for k, v in versions.items())}", flush=True)
-    ours, empty, durable = bench_valhalla(tmp, n, levels, seconds)
-    peers = {name: bench_peer(tmp, name, n, levels, seconds) for name in PEERS}
+    print(f"\nN = {n:,} holdings of about {size} B; {', '.join(f'{k} ({v})' for k, v in versions.items())}; "
+          f"each warmed up, then taking turns, {ROUNDS} slices each per phase", flush=True)
+    with contextlib.ExitStack() as stack:  # every server SIGKILLed on the way out
+        sides = [valhalla_side(stack, tmp / "valhalla", n), *(peer_side(stack, tmp, name, n) for name in PEERS)]
+        empty = run(sides[0].server.base, 1, seconds, getter("/core/health"))
+        results = phases(sides, n, levels, seconds)
+    durable = durability(tmp, sides)
     shutil.rmtree(tmp)
+    ours, peers = results["Valhalla"], {name: results[name] for name in PEERS}
     names = ["Valhalla", *PEERS]
     print(f"{'phase':<11}{'clients':>8}" + "".join(f"{x:>24}" for x in names) + f"{'ratio to best':>15}{'goal':>7}")
     for phase in PHASES:
         for c in levels:
-            row = [ours[(phase, c)], *(peers[name][0][(phase, c)] for name in PEERS)]
+            row = [ours[(phase, c)], *(peers[name][(phase, c)] for name in PEERS)]
             best = max(s.rate for s in row[1:])
             cells = "".join(f"{s.rate:>11,.0f}/s {s.p50:>6.2f} ms" + (f" ({s.errors} err)" if s.errors else "") for s in row)
             goal = f"{GOALS[phase]:.1f}×" if c == max(levels) else ""
@@ -136,6 +180,6 @@ def bench_peers(n: int, levels: list[int], seconds: float) -> None:
           f"{get1 / empty.p50:.2f}× (goal ≤ 1.5×)")
     grouped = [f"{phase} {ours[(phase, c)].per_commit:.1f} at {c}" for phase in ("create", "patch") for c in levels if ours[(phase, c)].per_commit]
     print(f"Valhalla writes per commit: {', '.join(grouped) or 'not reported by /core/system/debug'}")
-    print(f"durability: Valhalla {durable} after SIGKILL and restart")
+    print(f"durability: Valhalla {durable['Valhalla']} after SIGKILL and restart")
     for name in PEERS:
-        print(f"            {name}: {peers[name][1]} from db.json after SIGKILL (lost writes are reported, not a failure)")
+        print(f"            {name}: {durable[name]} from db.json after SIGKILL (lost writes are reported, not a failure)")

@@ -140,8 +140,9 @@ class IndexedRouting:
         found = self.match(scope)
         if found is None or not isinstance(found[1], LeanRead):
             return None
+        scope.update(found[2])  # as routing does: FastAPI's stack, if it answers, matches again
         try:
-            return await found[1].answer({**scope, **found[2]})
+            return await found[1].answer(scope)
         except Exception:  # noqa: BLE001  (answered by FastAPI's stack, with its error handlers)
             return None
 

@@ -512,6 +512,7 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
 ]
+_SECURITY_NAMES = frozenset(k for k, _ in SECURITY_HEADERS)
 
 
 class BodyRule:
@@ -535,8 +536,8 @@ class BodyRule:
 def _secured(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """An answer's headers with the security headers it does not set itself."""
     headers = list(headers)
-    present = {k for k, _ in headers}  # ASGI header names are lower case
-    return headers + [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+    present = {k for k, _ in headers} & _SECURITY_NAMES  # ASGI header names are lower case
+    return headers + ([(k, v) for k, v in SECURITY_HEADERS if k not in present] if present else SECURITY_HEADERS)
 
 
 class CoreMiddleware:
@@ -553,7 +554,7 @@ class CoreMiddleware:
         self.max_import = settings.max_import
         self.token = settings.token.encode() if settings.token else None
         self.hosts = settings.hosts
-        self.served: set[str] = set()
+        self.served: dict[bytes, str] = {}  # Host headers served, as sent -> as text in lower case
         self.origins = frozenset(o.rstrip("/").lower() for o in settings.cors_origins)
         routes = list(routes)
         self.rules, self.any_rules = by_start([BodyRule(path, route) for path, route in routes], [path for path, _ in routes])
@@ -615,10 +616,14 @@ class CoreMiddleware:
         path: str = scope["path"]
         # Only the names this service is reached by: a DNS-rebinding page (its own name resolving
         # to 127.0.0.1) sends its own name, so it can neither read nor write.
-        host = headers.get(b"host", b"").decode("latin-1").lower()
-        if not self._served(host):
-            return 400, {"code": "host_not_allowed", "message": (
-                f"Host {host!r} is not served here: use {' or '.join(sorted(self.hosts))} (add a name with VALHALLA_ALLOWED_HOSTS)")}
+        raw_host = headers.get(b"host", b"")
+        if raw_host in self.served:
+            host = self.served[raw_host]
+        else:
+            host = raw_host.decode("latin-1").lower()
+            if not self._served(raw_host, host):
+                return 400, {"code": "host_not_allowed", "message": (
+                    f"Host {host!r} is not served here: use {' or '.join(sorted(self.hosts))} (add a name with VALHALLA_ALLOWED_HOSTS)")}
 
         # /core/health (liveness), /core/ui (a page with no data in it; its requests carry the
         # token) and the /core index are open; everything else under /core needs the bearer token.
@@ -639,20 +644,19 @@ class CoreMiddleware:
             return 422, [{"loc": ["header", "x-actor"], "msg": "1-64 letters, digits, spaces or . @ : + - _", "type": "value_error"}]
 
         declared = headers.get(b"content-length")
-        limit, too_large = self._stream_limit(path) or (self.max_body, f"body over the limit of {self.max_body} bytes (VALHALLA_MAX_BODY)")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            return 413, too_large
+        if declared is not None and declared != b"0":
+            limit, too_large = self._stream_limit(path) or (self.max_body, f"body over the limit of {self.max_body} bytes (VALHALLA_MAX_BODY)")
+            if not declared.isdigit() or int(declared) > limit:
+                return 413, too_large
         return None
 
-    def _served(self, host: str) -> bool:
-        """Whether a Host header (lower case) names this service; the answers for the names
-        served are kept (a client sends the same one on every request)."""
-        if host in self.served:
-            return True
+    def _served(self, raw: bytes, host: str) -> bool:
+        """Whether a Host header (``raw``, and as text in lower case) names this service; the
+        names served are kept as sent (a client sends the same one on every request)."""
         if host_name(_PORT.sub("", host)) not in self.hosts:
             return False
         if len(self.served) < 64:
-            self.served.add(host)
+            self.served[raw] = host
         return True
 
     def _stream_limit(self, path: str) -> tuple[int, str] | None:
