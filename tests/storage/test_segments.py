@@ -150,3 +150,25 @@ def test_the_format_migration_splits_a_collection_written_as_one_file(tmp_path):
     assert sizes == [1000, 1000, 500]
     assert [n.title for n in Storage(data_dir).list(notes)] == [f"n{i}" for i in range(2500)]
     assert split_oversized(data_dir) == []  # already laid out
+
+
+def test_a_lookup_by_id_stats_the_folder_and_its_own_segment_and_sees_what_changed_there(db, monkeypatch):
+    first = db.list(small)[0]
+    statted = []
+    real = os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **kw: statted.append(os.fspath(path)) or real(path, *a, **kw))
+    assert db.get(small, first.id) == first
+    assert sorted(Path(p).name for p in statted) == ["items.json", "t_seg"]  # not the other two segments
+    monkeypatch.setattr(os, "stat", real)
+
+    path = folder(db) / "items.json"
+    raw = orjson.loads(path.read_bytes())
+    raw[0]["title"] = "edited by hand"
+    path.write_bytes(orjson.dumps(raw, option=orjson.OPT_INDENT_2))
+    assert db.get(small, first.id).title == "edited by hand"
+    path.write_bytes(orjson.dumps(raw[1:], option=orjson.OPT_INDENT_2))  # the record taken out by hand
+    assert db.find(small, first.id) is None
+    other = Storage(db.data_dir)
+    with other.transaction("t_seg") as tx:
+        made = tx.add(small, {"title": "from another process"})
+    assert db.get(small, made.id).title == "from another process"

@@ -205,11 +205,21 @@ class Records(Sequence[R]):
                 yield seg, j
 
     def locate(self, record_id: str) -> tuple[Seg, int] | None:
-        for seg in reversed(self.segs):  # recent records are looked up most
-            pos = seg.position(record_id)
+        found = self.where(record_id)
+        return None if found is None else (self.segs[found[0]], found[1])
+
+    def where(self, record_id: str) -> tuple[int, int] | None:
+        """(which segment, position in it) of a record, or None."""
+        segs = self.segs
+        for i in range(len(segs) - 1, -1, -1):  # recent records are looked up most
+            pos = segs[i].position(record_id)
             if pos is not None:
-                return seg, pos
+                return i, pos
         return None
+
+    def at(self, i: int, pos: int) -> R:
+        """The record at ``where`` says."""
+        return self._model(self.segs[i], pos)
 
     def find(self, record_id: str) -> R | None:
         found = self.locate(record_id)

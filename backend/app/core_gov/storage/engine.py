@@ -137,6 +137,20 @@ class Storage:
         return hit[1]
 
     def find(self, d: Collection[R], record_id: str) -> R | None:
+        """The record, or None. Outside a transaction, a record the reads' view holds is answered
+        once the folder and the file of its own segment are statted, not every segment's: that
+        file unchanged, the record is as the view holds it (a lookup of another id, or of one
+        not held, reads the collection as ``list`` does)."""
+        view = self._views.get(d)
+        if view is not None and self._tx_for(d) is None:
+            where = view.where(record_id)
+            if where is not None:
+                parts = self._parts(d)
+                if len(parts) == len(view.segs):
+                    part, path = parts[where[0]]
+                    cached = self._cache.get(part)
+                    if cached is not None and cached.value is view.segs[where[0]] and cached.key == files.stat_key(path):
+                        return view.at(*where)
         return self.list(d).find(record_id)
 
     def get(self, d: Collection[R], record_id: str) -> R:
