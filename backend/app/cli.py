@@ -92,8 +92,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             launcher.start()  # once listening: the build's imports no longer slow the start down
 
     launcher = Launcher(partial(_build_app, settings), settings.hosts, failed=stop)
-    # No proxy stands in front of a local service: its forwarded headers are not read.
-    config = uvicorn.Config(launcher, host=settings.host, port=settings.port, log_level=args.log_level, http=wire.Protocol, proxy_headers=False)
+    # No proxy stands in front of a local service: its forwarded headers are not read. The access
+    # log is written at info and debug; above them its lines would be made only to be dropped.
+    config = uvicorn.Config(launcher, host=settings.host, port=settings.port, log_level=args.log_level, http=wire.Protocol,
+                            proxy_headers=False, access_log=args.log_level in ("info", "debug"))
     server = Server(config)
     server.run()
     if launcher.error is not None:

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 from fastapi import Depends, FastAPI, Response
 from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
+from starlette.convertors import StringConvertor
 from starlette.routing import Match, Mount, Route, Router
 
 from . import reactions
@@ -61,6 +62,20 @@ def core_routes() -> Iterator[tuple[str, str, APIRoute]]:
                 yield module_name(module), PREFIX + route.path, route
 
 
+def _template(route: Any) -> tuple[str | None, tuple[str, str] | None]:
+    """How a route's path is matched without a regex: (its path when it has no parameters,
+    (what comes before, the name) when its one parameter is a plain string ending it)."""
+    if not isinstance(route, Route):
+        return None, None
+    if "{" not in route.path:
+        return route.path, None
+    prefix, brace, rest = route.path.partition("{")
+    name = rest[:-1]
+    if rest.endswith("}") and "}" not in name and prefix.endswith("/") and type(route.param_convertors.get(name)) is StringConvertor:
+        return None, (prefix, name)
+    return None, None
+
+
 def _overlap(start: str, mount: str) -> bool:
     """Whether a mount at ``mount`` (no parameters) may match a path that begins with ``start``."""
     return (start + "/").startswith(mount.rstrip("/") + "/") or (mount.rstrip("/") + "/").startswith(start + "/")
@@ -85,19 +100,19 @@ class IndexedRouting:
         # (start or None, method, segments) -> the bucket's routes that may answer that method on
         # a path of that many segments: a route of other methods only ever matches partly, and a
         # template of another length (no `:path` parameter) never, so the first full match is the same.
-        # Each with its path when it has no parameters (matched by comparing strings).
-        self.by_method: dict[tuple[str | None, str, int], list[tuple[Any, str | None]]] = {}
+        # Each with how its path is matched without a regex (``_template``).
+        self.by_method: dict[tuple[str | None, str, int], list[tuple[Any, str | None, tuple[str, str] | None]]] = {}
         self.leans: dict[int, Any] = {}  # id(route) -> its lean handler or None, made on first use (routes are built lazily)
         self.indexed = len(routes)
 
-    def _candidates(self, path: str, method: str) -> list[tuple[Any, str | None]]:
+    def _candidates(self, path: str, method: str) -> list[tuple[Any, str | None, tuple[str, str] | None]]:
         start = path_start(path)
         known = start if start in self.buckets else None
         key = (known, method, path.count("/"))
         found = self.by_method.get(key)
         if found is None:
             bucket = self.buckets[start] if known is not None else self.always
-            found = [(r, r.path if isinstance(r, Route) and "{" not in r.path else None) for r in bucket if (
+            found = [(r, *_template(r)) for r in bucket if (
                 (r.methods is None or method in r.methods) and (":path}" in r.path or r.path.count("/") == key[2]) if isinstance(r, Route)
                 else known is None or not isinstance(r, Mount) or "{" in r.path or _overlap(known, r.path))]
             if method in METHODS and key[2] <= 8:  # what a client makes up is not kept
@@ -109,27 +124,34 @@ class IndexedRouting:
         if self.indexed != len(self.router.routes):
             self._index()
         path = get_route_path(scope)
-        for route, fixed in self._candidates(path, scope["method"]):
-            if isinstance(route, Route):  # of this method: what route.matches does, without its second pass over the path
-                if fixed is None:
-                    found = route.path_regex.match(path)
-                    if found is None:
-                        continue
-                    params = {**scope.get("path_params", {}), **{k: route.param_convertors[k].convert(v) for k, v in found.groupdict().items()}}
-                elif fixed != path:
+        for route, fixed, last in self._candidates(path, scope["method"]):
+            # A route of this method and path length: what route.matches does, without its second
+            # pass over the path (or a regex, for a path without parameters or with one at its end).
+            if fixed is not None:
+                if fixed != path:
                     continue
-                else:
-                    params = dict(scope.get("path_params", {}))
-                match, child_scope = Match.FULL, {"endpoint": route.endpoint, "path_params": params}
-                if isinstance(route, APIRoute):
-                    child_scope["route"] = route
+                params = {}
+            elif last is not None:
+                if not path.startswith(last[0]) or len(path) == len(last[0]):
+                    continue
+                params = {last[1]: path[len(last[0]):]}
+            elif isinstance(route, Route):
+                found = route.path_regex.match(path)
+                if found is None:
+                    continue
+                params = {k: route.param_convertors[k].convert(v) for k, v in found.groupdict().items()}
             else:
                 match, child_scope = route.matches(scope)
-            if match is Match.FULL:
-                lean = self.leans.get(id(route), False)
-                if lean is False:
-                    lean = self.leans[id(route)] = lean_handler(route) if isinstance(route, APIRoute) else None
-                return route, lean, child_scope
+                if match is not Match.FULL:
+                    continue
+                return route, None, child_scope
+            child_scope = {"endpoint": route.endpoint, "path_params": {**scope["path_params"], **params} if scope.get("path_params") else params}
+            if isinstance(route, APIRoute):
+                child_scope["route"] = route
+            lean = self.leans.get(id(route), False)
+            if lean is False:
+                lean = self.leans[id(route)] = lean_handler(route) if isinstance(route, APIRoute) else None
+            return route, lean, child_scope
         return None
 
     async def read(self, scope: dict) -> Response | None:

@@ -218,18 +218,26 @@ def lean_handler(route: APIRoute) -> Handler | None:
     return _lean_read(route) or _lean_write(route)
 
 
-def _values(route: APIRoute, scope: dict, names: dict[Callable[..., Any], str | None]) -> tuple[dict[str, Any], Response | None]:
-    """The arguments every lean route takes the same way: storage, path ids, the Response."""
-    d = route.dependant
-    values: dict[str, Any] = {p.name: scope["path_params"][p.alias] for p in d.path_params}
-    if names.get(get_storage):
-        values[names[get_storage]] = scope["app"].state.storage  # type: ignore[index]
-    response = None
-    if d.response_param_name:
-        values[d.response_param_name] = response = Response()
-        del response.headers["content-length"]
-        response.status_code = None  # type: ignore[assignment]  (as FastAPI's: the route's status unless the endpoint sets one)
-    return values, response
+class Arguments:
+    """The arguments every lean route takes the same way (storage, path ids, the Response), read
+    from the route once: ``arguments(scope)`` -> (values by parameter name, the Response or None)."""
+
+    def __init__(self, route: APIRoute, names: dict[Callable[..., Any], str | None]):
+        d = route.dependant
+        self.path = [(p.name, p.alias) for p in d.path_params]
+        self.storage, self.response = names.get(get_storage), d.response_param_name
+
+    def __call__(self, scope: dict) -> tuple[dict[str, Any], Response | None]:
+        given = scope["path_params"]
+        values: dict[str, Any] = {name: given[alias] for name, alias in self.path}
+        if self.storage:
+            values[self.storage] = scope["app"].state.storage
+        response = None
+        if self.response:
+            values[self.response] = response = Response()
+            del response.headers["content-length"]
+            response.status_code = None  # type: ignore[assignment]  (as FastAPI's: the route's status unless the endpoint sets one)
+        return values, response
 
 
 def _lean_read(route: APIRoute) -> "LeanRead | None":
@@ -251,7 +259,7 @@ class LeanRead:
     another way when it raises (``CoreMiddleware`` serves reads ahead of FastAPI's stack)."""
 
     def __init__(self, route: APIRoute, names: dict[Callable[..., Any], str | None]):
-        self.route, self.names, self.page_name = route, names, names.get(_page)
+        self.route, self.arguments, self.page_name = route, Arguments(route, names), names.get(_page)
         self.unset = {p.name: None for p in route.dependant.query_params}
 
     async def answer(self, scope: dict) -> Response | None:
@@ -263,7 +271,7 @@ class LeanRead:
                     or not 1 <= int(asked.get("limit", page.limit)) <= MAX_LIMIT):
                 return None
             page = PageParams(int(asked.get("limit", page.limit)), int(asked.get("offset", page.offset)))
-        values, _ = _values(self.route, scope, self.names)
+        values, _ = self.arguments(scope)
         values.update(self.unset)
         if self.page_name:
             values[self.page_name] = page
@@ -293,6 +301,7 @@ def _lean_write(route: APIRoute) -> Handler | None:
             or route.response_model_include is not None or route.response_model_exclude is not None or not route.response_model_by_alias
             or route.response_model_exclude_unset or route.response_model_exclude_defaults or route.response_model_exclude_none):
         return None
+    arguments = Arguments(route, names)
 
     async def handle(scope: dict, receive: Any, send: Any) -> None:
         chunks, more = [], True
@@ -317,7 +326,7 @@ def _lean_write(route: APIRoute) -> Handler | None:
         value, errors = body.validate(data, {}, loc=("body",)) if data is not None else (None, True)
         if errors:
             return await route.handle(scope, replay, send)
-        values, response = _values(route, scope, names)
+        values, response = arguments(scope)
         values[body.name] = value
         if names.get(_if_match):
             values[names[_if_match]] = await _if_match(Headers(scope=scope).get("if-match"))  # type: ignore[index]
