@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 from urllib.parse import urlencode, urlsplit
 
 import orjson
@@ -70,16 +70,25 @@ class Client:
     def patch(self, path: str, json: Any) -> Reply:
         return self.request("PATCH", path, json=json)
 
-    def request(self, method: str, path: str, params: dict | None = None, json: Any = None) -> Reply:
+    def request(self, method: str, path: str, params: dict | None = None, json: Any = None,
+                content: BinaryIO | None = None, headers: dict[str, str] | None = None) -> Reply:
+        """One request: a JSON body, or a file sent as it is (``content``, with its Content-Type
+        and Content-Length among ``headers``)."""
         target = f"{path}?{urlencode(params)}" if params else path
         body = b"" if json is None else orjson.dumps(json)
-        head = b"%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n" % (method.encode(), target.encode(), self.host, len(body))
-        message = head + (b"Content-Type: application/json\r\n\r\n" if json is not None else b"\r\n") + body
+        given = {k.lower(): v for k, v in (headers or {}).items()}
+        given.setdefault("content-length", str(len(body)))
+        if json is not None:
+            given.setdefault("content-type", "application/json")
+        lines = "".join(f"{k}: {v}\r\n" for k, v in given.items())
+        message = f"{method} {target} HTTP/1.1\r\nHost: {self.host.decode()}\r\n{lines}\r\n".encode() + body
         try:
             if self.sock is None:
                 self.sock = socket.create_connection(self.address, timeout=self.timeout)
                 self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.sock.sendall(message)
+            if content is not None:
+                self.sock.sendfile(content)
             return self._reply()
         except BaseException:
             self.close()  # a half-read reply must not be taken for the next one
