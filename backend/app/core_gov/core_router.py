@@ -5,14 +5,14 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Iterator
 
-from fastapi import Depends, FastAPI, Response
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
 from starlette.convertors import StringConvertor
 from starlette.routing import Match, Mount, Route, Router
 
 from . import reactions
-from .http import LeanRead, by_start, lean_handler, path_start, refuse_unknown_query
+from .http import JSONBytes, LeanRead, by_start, lean_handler, path_start, refuse_unknown_query
 
 from . import (
     audit, buyers, closing, comms, consent, contracts, deals, dispo, docs, education, followups, golive, governance, heimdall,
@@ -154,7 +154,7 @@ class IndexedRouting:
             return route, lean, child_scope
         return None
 
-    async def read(self, scope: dict) -> Response | None:
+    async def read(self, scope: dict) -> JSONBytes | None:
         """The answer of a lean read route (GET one, a page) to this GET request, made without
         sending it; None when the request is FastAPI's to answer: another route, a query the
         lean handler leaves to FastAPI, or any error (FastAPI then answers it as it does,
@@ -164,9 +164,10 @@ class IndexedRouting:
             return None
         scope.update(found[2])  # as routing does: FastAPI's stack, if it answers, matches again
         try:
-            return await found[1].answer(scope)
+            answer = await found[1].answer(scope)
         except Exception:  # noqa: BLE001  (answered by FastAPI's stack, with its error handlers)
             return None
+        return answer if isinstance(answer, JSONBytes) else None
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         found = self.match(scope) if scope["type"] == "http" else None
