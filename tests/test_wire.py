@@ -57,7 +57,8 @@ def test_a_head_no_write_follows_goes_out_at_the_end_of_the_pass_and_before_a_cl
         assert t.writes == [HEAD, HEAD] and t.closed
         other = HeadWithBody(Recorder(), asyncio.get_running_loop())
         other.write(b"a body chunk\r\n\r\n")  # not a head: straight through
-        assert other.transport.writes == [b"a body chunk\r\n\r\n"]
+        other.write(memoryview(b"HTTP/ a chunk\r\n\r\n"))  # a body of any buffer type
+        assert other.transport.writes == [b"a body chunk\r\n\r\n", memoryview(b"HTTP/ a chunk\r\n\r\n")]
         assert other.get_write_buffer_size() == 0  # the rest is the transport's
 
     asyncio.run(main())

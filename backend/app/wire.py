@@ -29,7 +29,7 @@ class HeadWithBody:
         if head is not None:
             self.head = None
             self.transport.write(head + data)
-        elif data.startswith(b"HTTP/") and data.endswith(b"\r\n\r\n"):
+        elif type(data) is bytes and data.startswith(b"HTTP/") and data.endswith(b"\r\n\r\n"):  # uvicorn's heads are bytes
             self.head = data
             self.loop.call_soon(self.flush)
         else:
