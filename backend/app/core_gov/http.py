@@ -558,6 +558,8 @@ class CoreMiddleware:
         # GET requests are answered here, ahead of FastAPI's stack, when the router's routing
         # answers them (``IndexedRouting.read``: GET one and pages, cached reads): the exception
         # handling, routing and send wrappers of that stack cost a GET one more than the read itself.
+        # The middlewares added before this one (CORS) do not see them: a request with an Origin
+        # header goes through the stack.
         self.router = router
         self.max_body = settings.max_body
         self.max_import = settings.max_import
